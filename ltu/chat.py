@@ -1,0 +1,234 @@
+"""A multi-turn conversation about one audio clip.
+
+The clip is encoded once. Each question appends to the token sequence, and the KV cache
+of everything before it is reused, so a follow-up computes only its own new tokens.
+Answers stream as text pieces from a generator. When the conversation outgrows the
+LLM's context, the oldest exchanges are dropped with a notice; the audio stays.
+"""
+
+from __future__ import annotations
+
+import copy
+import threading
+from dataclasses import dataclass
+from queue import Queue
+from typing import Iterator
+
+import torch
+from transformers import DynamicCache, StoppingCriteria, StoppingCriteriaList
+from transformers.generation.streamers import BaseStreamer
+
+from ltu.errors import LTUError
+from ltu.generation import GenerationSettings
+from ltu.model import LTUModel
+from ltu.processor import AudioFeatures, AudioSource, LTUProcessor, Segment
+from ltu.prompt import Turn
+
+REPLACEMENT_CHAR = "\ufffd"  # a decoded piece ending in this is an incomplete UTF-8 sequence; wait for more
+
+
+@dataclass
+class Exchange:
+    """One answered question."""
+
+    turn: Turn
+    answer_ids: list[int]
+    answer: str
+    stopped: bool = False  # ended by the caller before the model finished
+
+
+class ChatSession:
+    """One clip (or none, for text-only questions) and the conversation about it."""
+
+    def __init__(self, model: LTUModel, processor: LTUProcessor, audio: AudioSource | None = None,
+                 settings: GenerationSettings = GenerationSettings(), max_context: int | None = None) -> None:
+        self.model = model
+        self.processor = processor
+        self.settings = settings
+        self.max_context = max_context or _context_length(model)
+        self.exchanges: list[Exchange] = []
+        self.notices: list[str] = []
+        self.clip: AudioFeatures | None = processor.audio_features(audio) if audio is not None else None
+        self.audio_embeds = self._encode_clip()  # (N, H), computed once per session
+        self._cache = DynamicCache()
+        self._cached_ids: list[int] = []  # the tokens whose keys/values are in the cache
+        self.last_prompt: Segment | None = None  # what the LLM saw for the latest question
+
+    @property
+    def num_audio_tokens(self) -> int:
+        """Audio positions in the prompt (0 without a clip)."""
+        return self.clip.num_tokens if self.clip is not None else 0
+
+    @property
+    def cached_tokens(self) -> int:
+        """How many leading tokens of the conversation the KV cache holds."""
+        return len(self._cached_ids)
+
+    def ask(self, question: str, input: str = "", settings: GenerationSettings | None = None) -> Iterator[str]:
+        """Answer ``question`` about the clip, yielding text as it is generated.
+
+        Closing the generator early stops generation; the partial answer is kept.
+        """
+        if not question.strip():
+            raise LTUError("The question is empty; type something to ask about the sound.")
+        return self._answer(Turn(question, input), settings or self.settings)
+
+    def answer(self, question: str, input: str = "", settings: GenerationSettings | None = None) -> str:
+        """Answer ``question`` and return the whole text."""
+        return "".join(self.ask(question, input, settings))
+
+    def retry(self, settings: GenerationSettings | None = None) -> Iterator[str]:
+        """Drop the last answer and generate it again (sampling gives a new one)."""
+        if not self.exchanges:
+            raise LTUError("There is no answer to retry yet.")
+        last = self.exchanges.pop()
+        return self._answer(last.turn, settings or self.settings)
+
+    def prompt_segment(self, turn: Turn) -> Segment:
+        """The full token sequence the LLM sees for ``turn`` after the current history."""
+        turns = [e.turn for e in self.exchanges] + [turn]
+        answers = [e.answer_ids for e in self.exchanges]
+        return self.processor.conversation(turns, answers, self.num_audio_tokens)
+
+    # ----- internals
+    def _encode_clip(self) -> torch.Tensor | None:
+        if self.clip is None:
+            return None
+        tokens = torch.tensor(self.clip.window_tokens, dtype=torch.long)
+        with torch.no_grad():
+            return self.model.audio_embeddings(self.clip.features, tokens)
+
+    def _answer(self, turn: Turn, settings: GenerationSettings) -> Iterator[str]:
+        segment, settings = self._fit(turn, settings)
+        self.last_prompt = segment
+        self._reuse_cache(segment.ids)
+        inputs = self.processor.collate([segment], [self.clip]).to(self.model.audio_device)
+        beams = settings.num_beams > 1
+        cache = copy.deepcopy(self._cache) if beams else self._cache  # beam search reshapes the cache
+        stop = threading.Event()
+        stream = _TokenStream()
+        result: dict[str, object] = {}
+
+        def run() -> None:
+            try:
+                result["ids"] = self.model.generate(
+                    inputs, settings, [self.processor.eos_id], self.processor.pad_id, audio_embeds=self.audio_embeds,
+                    past_key_values=cache, streamer=None if beams else stream,
+                    stopping_criteria=StoppingCriteriaList([_StopWhenSet(stop)]))
+            except BaseException as err:  # re-raised in the caller's thread below
+                result["error"] = err
+            finally:
+                stream.end()
+
+        worker = threading.Thread(target=run, daemon=True)
+        worker.start()
+        streamed: list[int] = []
+        shown = ""
+        try:
+            for token in stream:
+                streamed.append(token)
+                text = self.processor.decode(streamed)
+                if len(text) > len(shown) and not text.endswith(REPLACEMENT_CHAR):
+                    yield text[len(shown):]
+                    shown = text
+        except GeneratorExit:  # the caller stopped reading: stop the model, keep what it said
+            stop.set()
+            worker.join()
+            if "ids" in result:
+                self._record(turn, segment.ids, result["ids"], stopped=True, beams=beams)  # type: ignore[arg-type]
+            raise
+        finally:
+            stop.set()
+            worker.join()
+        if "error" in result:
+            raise result["error"]  # type: ignore[misc]
+        text = self._record(turn, segment.ids, result["ids"], stopped=False, beams=beams)  # type: ignore[arg-type]
+        if len(text) > len(shown):
+            yield text[len(shown):]
+
+    def _record(self, turn: Turn, prompt_ids: list[int], generated: torch.Tensor, stopped: bool, beams: bool) -> str:
+        ids = _strip_padding(generated[0].tolist(), self.processor)
+        text = self.processor.decode(ids)
+        self.exchanges.append(Exchange(turn, ids, text, stopped=stopped))
+        self._after_generation(prompt_ids, ids, beams)
+        return text
+
+    def _fit(self, turn: Turn, settings: GenerationSettings) -> tuple[Segment, GenerationSettings]:
+        """The prompt for ``turn``, dropping the oldest exchanges until it fits the context."""
+        segment = self.prompt_segment(turn)
+        while len(segment) + settings.max_new_tokens > self.max_context and self.exchanges:
+            self.exchanges.pop(0)
+            self.notices.append("The conversation outgrew the model's context, so the oldest question and answer "
+                                "were dropped; the audio is kept.")
+            segment = self.prompt_segment(turn)
+        room = self.max_context - len(segment)
+        if room < 1:
+            raise LTUError(f"The question and audio take {len(segment)} tokens, more than the model's context of "
+                           f"{self.max_context}; ask a shorter question or use a shorter clip.")
+        if settings.max_new_tokens > room:
+            self.notices.append(f"Answer length limited to {room} tokens by the model's context.")
+            settings = settings.replace(max_new_tokens=room)
+        return segment, settings
+
+    def _reuse_cache(self, ids: list[int]) -> None:
+        """Keep the longest cached prefix of ``ids``; at least one token must remain to compute."""
+        common = 0
+        limit = min(len(self._cached_ids), len(ids) - 1)
+        while common < limit and self._cached_ids[common] == ids[common]:
+            common += 1
+        if common == len(self._cached_ids):
+            return
+        if common > 0 and self._cache.is_croppable:
+            self._cache.crop(common - len(self._cached_ids))
+            self._cached_ids = self._cached_ids[:common]
+        else:
+            self._cache = DynamicCache()
+            self._cached_ids = []
+
+    def _after_generation(self, prompt_ids: list[int], answer_ids: list[int], beams: bool) -> None:
+        if not beams:  # the cache now holds the prompt and every answer token but the last
+            self._cached_ids = prompt_ids + answer_ids[:-1]
+        if self._cache.get_seq_length() != len(self._cached_ids):
+            self._cache = DynamicCache()
+            self._cached_ids = []
+
+
+class _TokenStream(BaseStreamer):
+    """Receives tokens from ``generate`` in its thread; iterating yields them in order."""
+
+    def __init__(self) -> None:
+        self._queue: Queue[int | None] = Queue()
+        self._prompt_seen = False
+
+    def put(self, value: torch.Tensor) -> None:
+        if not self._prompt_seen:  # generate first hands over the prompt
+            self._prompt_seen = True
+            return
+        for token in value.flatten().tolist():
+            self._queue.put(int(token))
+
+    def end(self) -> None:
+        self._queue.put(None)
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self._queue.get, None)
+
+
+class _StopWhenSet(StoppingCriteria):
+    def __init__(self, event: threading.Event) -> None:
+        self.event = event
+
+    def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor, **kwargs: object) -> torch.Tensor:
+        return torch.full((input_ids.shape[0],), self.event.is_set(), dtype=torch.bool, device=input_ids.device)
+
+
+def _strip_padding(ids: list[int], processor: LTUProcessor) -> list[int]:
+    """Drop pad tokens that follow EOS (only when pad and EOS differ)."""
+    if processor.eos_id in ids:
+        ids = ids[: ids.index(processor.eos_id) + 1]
+    return ids
+
+
+def _context_length(model: LTUModel) -> int:
+    config = model.llm.config
+    return int(getattr(config, "max_position_embeddings", None) or 2048)

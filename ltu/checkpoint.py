@@ -1,0 +1,197 @@
+"""Checkpoint folders: build, save and load a complete LTU model.
+
+A checkpoint is one folder:
+
+    ltu_config.json        LTUConfig: base LLM (hub id or folder) and every architecture choice
+    audio.safetensors      projector, and the encoder when it is trained or has no other source
+    adapter/               the LoRA adapter, as peft saves and loads it
+
+Loading checks every key; a folder is written atomically (a crash never leaves a
+half-written folder that looks complete).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+import shutil
+from pathlib import Path
+from typing import Any
+
+import torch
+from peft import LoraConfig, PeftModel, get_peft_model, set_peft_model_state_dict
+from safetensors.torch import load_file, save_file
+
+from ltu.config import LTUConfig
+from ltu.encoders import build_encoder
+from ltu.errors import CheckpointError
+from ltu.model import LTUModel
+from ltu.processor import LTUProcessor
+from ltu.runtime import Runtime, load_llm
+
+CONFIG_FILE = "ltu_config.json"
+AUDIO_WEIGHTS = "audio.safetensors"
+ADAPTER_DIR = "adapter"
+ADAPTER_WEIGHTS = "adapter_model.safetensors"
+_REPO_ID = re.compile(r"^[\w.-]+/[\w.-]+$")
+
+
+def lora_config(config: LTUConfig, inference: bool) -> LoraConfig:
+    """peft's LoraConfig for this model (ltu.md: r 8, alpha 16, dropout 0.05, q/v, no bias)."""
+    assert config.lora is not None
+    return LoraConfig(r=config.lora.r, lora_alpha=config.lora.alpha, lora_dropout=config.lora.dropout,
+                      target_modules=list(config.lora.target_modules), bias="none", task_type="CAUSAL_LM",
+                      inference_mode=inference)
+
+
+def build_model(config: LTUConfig, runtime: Runtime = Runtime(), *, llm: Any = None, tokenizer: Any = None,
+                trainable: bool = True) -> tuple[LTUModel, LTUProcessor]:
+    """A new model: base LLM (+ fresh LoRA), encoder, randomly initialised projector."""
+    if llm is None or tokenizer is None:
+        llm, tokenizer = load_llm(config.llm, runtime)
+    if config.lora is not None:
+        llm = get_peft_model(llm, lora_config(config, inference=not trainable))
+    encoder = build_encoder(config.encoder, config.frontend)
+    if config.encoder.kind == "whisper" and config.encoder.source:
+        encoder.load_pretrained_weights(config.encoder.source)
+    model = LTUModel(config, llm, encoder)
+    _place_audio_modules(model, runtime)
+    return model, LTUProcessor(config, tokenizer)
+
+
+def save_pretrained(model: LTUModel, folder: str | Path) -> Path:
+    """Write ``model`` as a checkpoint folder (atomically) and return its path."""
+    target = Path(folder)
+    staging = target.with_name(f".{target.name}.partial-{os.getpid()}")
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    model.config.save(staging / CONFIG_FILE)
+    save_file(_contiguous(audio_state_dict(model)), staging / AUDIO_WEIGHTS)
+    if isinstance(model.llm, PeftModel):
+        model.llm.save_pretrained(staging / ADAPTER_DIR)
+    _replace_dir(staging, target)
+    return target
+
+
+def audio_state_dict(model: LTUModel) -> dict[str, torch.Tensor]:
+    """The audio-side weights a checkpoint stores (projector; encoder when it must travel)."""
+    state = {f"audio_proj.{k}": v for k, v in model.audio_proj.state_dict().items()}
+    if _stores_encoder(model.config):
+        state.update({f"encoder.{k}": v for k, v in model.encoder.state_dict().items()})
+    return state
+
+
+def load_pretrained(source: str | Path, runtime: Runtime = Runtime(), *, trainable: bool = False,
+                    llm: str | None = None) -> tuple[LTUModel, LTUProcessor]:
+    """Load a checkpoint folder or Hugging Face repo id; ``llm`` overrides the base LLM location."""
+    folder = resolve_checkpoint(source)
+    config = LTUConfig.load(folder / CONFIG_FILE)
+    if llm is not None:
+        config = dataclasses.replace(config, llm=llm)
+    base, tokenizer = load_llm(config.llm, runtime)
+    if config.lora is not None:
+        base = _load_adapter(base, config, folder / ADAPTER_DIR, trainable)
+    encoder = build_encoder(config.encoder, config.frontend)
+    if not _stores_encoder(config):
+        encoder.load_pretrained_weights(config.encoder.source)
+    model = LTUModel(config, base, encoder)
+    _load_audio_weights(model, folder / AUDIO_WEIGHTS)
+    _place_audio_modules(model, runtime)
+    model.train(trainable)
+    return model, LTUProcessor(config, tokenizer)
+
+
+def resolve_checkpoint(source: str | Path) -> Path:
+    """A local checkpoint folder for ``source`` (folder, or hub repo id fetched to the cache)."""
+    path = Path(source).expanduser()
+    if path.is_dir():
+        if not (path / CONFIG_FILE).is_file():
+            raise CheckpointError(f"{path} has no {CONFIG_FILE}, so it is not an LTU checkpoint folder. "
+                                  "A released paper file (.bin) must be converted first: python -m ltu convert-official.")
+        return path
+    if path.is_file():
+        raise CheckpointError(f"{path} is a file; a checkpoint is a folder. To use the paper's released "
+                              f"{path.suffix or 'weights'} file, convert it: python -m ltu convert-official --input {path}.")
+    if not _REPO_ID.match(str(source)):
+        raise CheckpointError(f"No checkpoint folder at {source}.")
+    return _download(str(source))
+
+
+def _download(repo_id: str) -> Path:
+    from huggingface_hub import snapshot_download
+
+    try:
+        return resolve_checkpoint(snapshot_download(repo_id))
+    except CheckpointError:
+        raise
+    except Exception as err:  # hub errors: offline, not found, gated; all mean "not here"
+        raise CheckpointError(f"'{repo_id}' is not a local folder and could not be fetched from the Hugging Face Hub "
+                              f"({type(err).__name__}). Download it where there is network access "
+                              f"(`hf download {repo_id} --local-dir DIR`) and pass DIR instead.") from err
+
+
+def _stores_encoder(config: LTUConfig) -> bool:
+    return config.encoder.trainable or not config.encoder.source
+
+
+def _load_adapter(llm: Any, config: LTUConfig, adapter_dir: Path, trainable: bool) -> PeftModel:
+    weights = adapter_dir / ADAPTER_WEIGHTS
+    if not weights.is_file():
+        raise CheckpointError(f"The checkpoint's config asks for LoRA but {weights} is missing.")
+    model = get_peft_model(llm, lora_config(config, inference=not trainable))
+    state = load_file(weights)
+    result = set_peft_model_state_dict(model, state)
+    missing = [k for k in result.missing_keys if "lora_" in k]
+    if result.unexpected_keys or missing:
+        raise CheckpointError(f"The LoRA adapter in {adapter_dir} does not fit the base LLM '{config.llm}': "
+                              f"{len(missing)} missing, {len(result.unexpected_keys)} unexpected keys "
+                              f"(e.g. {(missing + list(result.unexpected_keys))[:3]}).")
+    return model
+
+
+def _load_audio_weights(model: LTUModel, path: Path) -> None:
+    if not path.is_file():
+        raise CheckpointError(f"The checkpoint has no {path.name}.")
+    state = load_file(path)
+    projector = {k.removeprefix("audio_proj."): v for k, v in state.items() if k.startswith("audio_proj.")}
+    encoder = {k.removeprefix("encoder."): v for k, v in state.items() if k.startswith("encoder.")}
+    other = [k for k in state if not k.startswith(("audio_proj.", "encoder."))]
+    if other:
+        raise CheckpointError(f"{path.name} holds keys this model does not know: {other[:3]}.")
+    _strict_load(model.audio_proj, projector, "projector")
+    if _stores_encoder(model.config):
+        _strict_load(model.encoder, encoder, "audio encoder")
+    elif encoder:
+        raise CheckpointError(f"{path.name} holds encoder weights, but the config says the encoder comes from "
+                              f"{model.config.encoder.source}.")
+
+
+def _strict_load(module: torch.nn.Module, state: dict[str, torch.Tensor], what: str) -> None:
+    expected = module.state_dict()
+    missing = sorted(set(expected) - set(state))
+    unexpected = sorted(set(state) - set(expected))
+    wrong = [k for k in expected if k in state and state[k].shape != expected[k].shape]
+    if missing or unexpected or wrong:
+        raise CheckpointError(f"The {what} weights do not match the config: missing {missing[:3]}, "
+                              f"unexpected {unexpected[:3]}, wrong shape {wrong[:3]}.")
+    module.load_state_dict(state, strict=True)
+
+
+def _place_audio_modules(model: LTUModel, runtime: Runtime) -> None:
+    device, dtype = runtime.torch_device(), runtime.torch_dtype()
+    model.encoder.to(device, dtype)
+    model.audio_proj.to(device, dtype)
+
+
+def _contiguous(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    return {k: v.detach().contiguous().cpu() for k, v in state.items()}
+
+
+def _replace_dir(staging: Path, target: Path) -> None:
+    """Move a finished folder into place; an older folder is removed only afterwards."""
+    old = target.with_name(f".{target.name}.old-{os.getpid()}")
+    if target.exists():
+        target.rename(old)
+    staging.rename(target)
+    shutil.rmtree(old, ignore_errors=True)

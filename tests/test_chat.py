@@ -1,0 +1,149 @@
+"""Multi-turn engine: cache reuse must give exactly what a from-scratch run gives."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from conftest import ASSETS, randomize_lora, tiny_config
+from ltu.chat import ChatSession
+from ltu.checkpoint import build_model
+from ltu.errors import LTUError
+from ltu.generation import GenerationSettings
+from ltu.prompt import Turn
+
+GREEDY = GenerationSettings.greedy_settings(max_new_tokens=12)
+QUESTIONS = ["What is this sound?", "Is it loud?", "Describe the scene and why it might happen."]
+
+
+@pytest.fixture(scope="module", params=["alpaca_short", "chat_template"])
+def model_and_processor(request, tiny_llm):
+    torch.manual_seed(0)
+    model, processor = build_model(tiny_config(tiny_llm, format=request.param), trainable=False)
+    randomize_lora(model)
+    model.eval()
+    return model, processor
+
+
+def from_scratch(model, processor, session: ChatSession, turn: Turn | None = None) -> list[int]:
+    """Greedy answer computed over the whole conversation in one pass, no cache.
+
+    ``turn``: a question to append to the session's history; None: the prompt the session
+    used for its latest answer.
+    """
+    segment = session.prompt_segment(turn) if turn is not None else session.last_prompt
+    inputs = processor.collate([segment], [session.clip], padding_side="left")
+    out = model.generate(inputs, GREEDY, [processor.eos_id], processor.pad_id)
+    ids = out[0].tolist()
+    return ids[: ids.index(processor.eos_id) + 1] if processor.eos_id in ids else ids
+
+
+class LayerCalls:
+    """Counts encoder calls and the sequence length of every LLM forward."""
+
+    def __init__(self, model) -> None:
+        self.encoder_calls = 0
+        self.llm_lengths: list[int] = []
+        model.encoder.register_forward_hook(lambda *a: self._encoder())
+        first_layer = model.llm.get_base_model().model.layers[0]
+        first_layer.register_forward_hook(lambda mod, args, kwargs, out: self.llm_lengths.append(args[0].shape[1]),
+                                          with_kwargs=True)
+
+    def _encoder(self) -> None:
+        self.encoder_calls += 1
+
+
+def test_follow_ups_match_from_scratch_and_reuse_cache(model_and_processor):
+    model, processor = model_and_processor
+    calls = LayerCalls(model)
+    session = ChatSession(model, processor, ASSETS / "dog.mp3", GREEDY)
+    assert calls.encoder_calls == 1
+    for i, question in enumerate(QUESTIONS):
+        turn = Turn(question)
+        expected = from_scratch(model, processor, session, turn)
+        prompt_len = len(session.prompt_segment(turn))
+        cached_before = session.cached_tokens
+        calls.llm_lengths.clear()
+        encoded_before = calls.encoder_calls
+        answer = session.answer(question)
+        assert calls.encoder_calls == encoded_before  # the clip is not encoded again
+        assert session.exchanges[-1].answer_ids == expected
+        assert answer == processor.decode(expected)
+        # The first forward of this turn computed only the tokens not already cached.
+        assert calls.llm_lengths[0] == prompt_len - cached_before
+        if i > 0:
+            assert cached_before > session.num_audio_tokens  # earlier turns were not prefilled again
+    assert len(session.exchanges) == len(QUESTIONS)
+
+
+def test_streaming_yields_pieces_that_join_to_the_answer(model_and_processor):
+    model, processor = model_and_processor
+    session = ChatSession(model, processor, ASSETS / "cat.mp3", GREEDY)
+    pieces = list(session.ask("What is this sound?"))
+    assert len(pieces) > 1
+    assert "".join(pieces) == session.exchanges[-1].answer
+
+
+def test_stopping_keeps_partial_answer_and_conversation_stays_exact(model_and_processor):
+    model, processor = model_and_processor
+    session = ChatSession(model, processor, ASSETS / "cat.mp3", GenerationSettings.greedy_settings(40))
+    stream = session.ask("What is this sound?")
+    next(stream)
+    stream.close()  # the user pressed Stop
+    partial = session.exchanges[-1]
+    assert partial.stopped and 0 < len(partial.answer_ids) < 40
+    turn = Turn("Is it loud?")
+    expected = from_scratch(model, processor, session, turn)
+    session.answer(turn.question, settings=GREEDY)
+    assert session.exchanges[-1].answer_ids == expected
+
+
+def test_retry_replaces_last_answer(model_and_processor):
+    model, processor = model_and_processor
+    session = ChatSession(model, processor, ASSETS / "cat.mp3", GREEDY)
+    first = session.answer("What is this sound?")
+    again = "".join(session.retry())
+    assert again == first and len(session.exchanges) == 1
+    sampled = "".join(session.retry(GenerationSettings(temperature=5.0, top_p=1.0, max_new_tokens=12, seed=3)))
+    assert len(session.exchanges) == 1 and sampled == session.exchanges[0].answer
+
+
+def test_beam_search_answers_and_conversation_continues(model_and_processor):
+    model, processor = model_and_processor
+    session = ChatSession(model, processor, ASSETS / "cat.mp3", GREEDY)
+    beams = GenerationSettings(temperature=0.0, num_beams=3, max_new_tokens=8)
+    beam_answer = session.answer("What is this sound?", settings=beams)
+    assert session.exchanges[-1].answer_ids and isinstance(beam_answer, str)
+    turn = Turn("Is it loud?")
+    expected = from_scratch(model, processor, session, turn)
+    session.answer(turn.question)
+    assert session.exchanges[-1].answer_ids == expected
+
+
+def test_context_overflow_drops_oldest_turns_and_keeps_audio(model_and_processor):
+    model, processor = model_and_processor
+    session = ChatSession(model, processor, ASSETS / "cat.mp3", GREEDY, max_context=110)
+    for question in QUESTIONS:
+        session.answer(question)
+    assert session.notices and "oldest" in session.notices[0]
+    assert len(session.exchanges) < len(QUESTIONS)
+    assert sum(session.prompt_segment(Turn("x")).audio_mask) == session.num_audio_tokens
+    session.answer("One more?")
+    assert len(session.last_prompt) + GREEDY.max_new_tokens <= 110
+    assert session.exchanges[-1].answer_ids == from_scratch(model, processor, session)
+
+
+def test_text_only_session(model_and_processor):
+    model, processor = model_and_processor
+    session = ChatSession(model, processor, None, GREEDY)
+    assert session.num_audio_tokens == 0 and session.audio_embeds is None
+    assert isinstance(session.answer("Hello?"), str)
+
+
+def test_empty_question_and_retry_without_answer_are_user_errors(model_and_processor):
+    model, processor = model_and_processor
+    session = ChatSession(model, processor, None, GREEDY)
+    with pytest.raises(LTUError):
+        session.ask("   ")
+    with pytest.raises(LTUError):
+        session.retry()
