@@ -70,6 +70,7 @@ def save_pretrained(model: LTUModel, folder: str | Path) -> Path:
     save_file(_contiguous(audio_state_dict(model)), staging / AUDIO_WEIGHTS)
     if isinstance(model.llm, PeftModel):
         model.llm.save_pretrained(staging / ADAPTER_DIR)
+        (staging / ADAPTER_DIR / "README.md").unlink(missing_ok=True)  # peft's empty card template
     _replace_dir(staging, target)
     return target
 

@@ -19,6 +19,7 @@ FrontEndKind = Literal["fbank", "whisper"]
 EncoderKind = Literal["cavmae", "whisper"]
 PromptFormat = Literal["alpaca_short", "chat_template"]
 AudioPosition = Literal["start", "user"]
+WHISPER_WINDOW_FRAMES = 3000  # Whisper reads 30 s windows of 3000 log-mel frames (10 ms hop)
 
 
 @dataclass(frozen=True)
@@ -140,7 +141,8 @@ def paper_config(llm: str = "lmsys/vicuna-7b-v1.1") -> LTUConfig:
 
 def whisper_frontend(num_mel_bins: int = 80, **overrides: Any) -> FrontEndConfig:
     """Front end for a Whisper encoder: 30 s windows of 3000 log-mel frames."""
-    return FrontEndConfig(kind="whisper", num_mel_bins=num_mel_bins, window_frames=3000, **overrides)
+    fields = {"window_frames": WHISPER_WINDOW_FRAMES, **overrides}
+    return FrontEndConfig(kind="whisper", num_mel_bins=num_mel_bins, **fields)
 
 
 def _build(cls: type, data: Any, where: str) -> Any:

@@ -7,7 +7,11 @@ same models also work with bitsandbytes' CPU 4-bit kernel.
 from __future__ import annotations
 
 import dataclasses
+import os
 from pathlib import Path
+
+# Tests never reach a model hub: fail fast instead of retrying connections.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import pytest
 import torch
@@ -30,7 +34,8 @@ _CORPUS = [
 ]
 TINY_WHISPER = dict(d_model=64, encoder_layers=2, encoder_attention_heads=4, encoder_ffn_dim=128, decoder_layers=1,
                     decoder_attention_heads=4, decoder_ffn_dim=128, num_mel_bins=80, max_source_positions=1500,
-                    vocab_size=128, max_target_positions=64)
+                    vocab_size=128, max_target_positions=64, pad_token_id=0, bos_token_id=1, eos_token_id=2,
+                    decoder_start_token_id=1, suppress_tokens=[], begin_suppress_tokens=[])
 
 
 def make_tokenizer():

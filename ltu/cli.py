@@ -1,0 +1,150 @@
+"""Command line: ``python -m ltu chat | convert-official | info``.
+
+User errors end with exit code 2 and one line on stderr; nothing else is caught.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Sequence, TextIO
+
+from ltu.errors import LTUError
+from ltu.generation import GenerationSettings
+from ltu.runtime import Runtime
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_CHECKPOINT = REPO_ROOT / "checkpoints" / "ltu-small"  # the embedded default model
+QUIT_WORDS = {"", "/quit", "/exit", "quit", "exit"}
+USER_ERROR = 2
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; returns the process exit code."""
+    args = _parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except LTUError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return USER_ERROR
+    except KeyboardInterrupt:
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m ltu", description="LTU: ask questions about sounds.")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    chat = commands.add_parser("chat", help="ask about an audio file (one question, or a conversation)")
+    chat.add_argument("question", nargs="?", help="the question; leave out for an interactive conversation")
+    chat.add_argument("--audio", "-a", help="audio file (wav, mp3, flac, ogg, webm, m4a ...); leave out for text only")
+    chat.add_argument("--input", default="", help="text for the prompt's input field (e.g. a transcript)")
+    _add_model_args(chat)
+    _add_generation_args(chat)
+    chat.set_defaults(run=_chat)
+
+    convert = commands.add_parser("convert-official", help="convert the paper's released .bin into a checkpoint folder")
+    convert.add_argument("--input", "-i", required=True, help="released file, e.g. ltu_ori_paper.bin")
+    convert.add_argument("--output", "-o", required=True, help="checkpoint folder to write")
+    convert.add_argument("--llm", default=None, help="base LLM the folder names (default: lmsys/vicuna-7b-v1.1)")
+    convert.add_argument("--encoder-heads", type=int, default=None, help="attention heads of the encoder (default: width/64)")
+    convert.set_defaults(run=_convert)
+
+    info = commands.add_parser("info", help="show what a checkpoint folder contains")
+    info.add_argument("checkpoint", nargs="?", default=str(DEFAULT_CHECKPOINT))
+    info.add_argument("--json", action="store_true", help="machine-readable output")
+    info.set_defaults(run=_info)
+    return parser
+
+
+def _add_model_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--checkpoint", "-c", default=str(DEFAULT_CHECKPOINT), help="checkpoint folder or hub repo id")
+    p.add_argument("--llm", default=None, help="load the base LLM from here instead of the one the checkpoint names")
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N, mps")
+    p.add_argument("--dtype", default="auto", help="auto, float32, bfloat16, float16")
+    p.add_argument("--quantization", "-q", default="none", choices=["none", "8bit", "4bit"], help="LLM weights via bitsandbytes")
+
+
+def _add_generation_args(p: argparse.ArgumentParser) -> None:
+    d = GenerationSettings()
+    p.add_argument("--temperature", type=float, default=d.temperature, help="0 = greedy (default: paper's 0.1)")
+    p.add_argument("--top-p", type=float, default=d.top_p)
+    p.add_argument("--top-k", type=int, default=d.top_k, help="0 = off")
+    p.add_argument("--repetition-penalty", type=float, default=d.repetition_penalty)
+    p.add_argument("--max-new-tokens", type=int, default=d.max_new_tokens)
+    p.add_argument("--num-beams", type=int, default=d.num_beams, help=">1 = beam search")
+    p.add_argument("--greedy", action="store_true", help="same as --temperature 0")
+    p.add_argument("--seed", type=int, default=None, help="fix sampling for a reproducible answer")
+
+
+def _settings(args: argparse.Namespace) -> GenerationSettings:
+    return GenerationSettings(temperature=0.0 if args.greedy else args.temperature, top_p=args.top_p, top_k=args.top_k,
+                              repetition_penalty=args.repetition_penalty, max_new_tokens=args.max_new_tokens,
+                              num_beams=args.num_beams, seed=args.seed)
+
+
+def _chat(args: argparse.Namespace) -> int:
+    from ltu.audio.decode import load_audio
+    from ltu.chat import ChatSession
+    from ltu.checkpoint import CONFIG_FILE, load_pretrained, resolve_checkpoint
+    from ltu.config import LTUConfig
+
+    # Everything a user can get wrong is checked before the slow model load.
+    settings = _settings(args)
+    runtime = Runtime(device=args.device, dtype=args.dtype, quantization=args.quantization)
+    runtime.torch_device()
+    _missing_default_hint(args.checkpoint)
+    config = LTUConfig.load(resolve_checkpoint(args.checkpoint) / CONFIG_FILE)
+    audio = load_audio(args.audio, config.frontend) if args.audio else None
+    print(f"Loading {config.name} from {args.checkpoint} ...", file=sys.stderr)
+    model, processor = load_pretrained(args.checkpoint, runtime, llm=args.llm)
+    session = ChatSession(model, processor, audio, settings)
+    stdin, out = sys.stdin, sys.stdout
+    if session.clip is not None:
+        print(f"Audio: {session.clip.audio.info.describe()}", file=sys.stderr)
+    if args.question:
+        _stream(session, args.question, args.input, out)
+        return 0
+    interactive = stdin.isatty()
+    while True:
+        if interactive:
+            print("you> ", end="", file=sys.stderr, flush=True)
+        line = stdin.readline()
+        if not line or line.strip() in QUIT_WORDS:
+            return 0
+        _stream(session, line.strip(), "", out)
+
+
+def _stream(session: "object", question: str, input_text: str, out: TextIO) -> None:
+    seen = len(session.notices)  # type: ignore[attr-defined]
+    for piece in session.ask(question, input_text):  # type: ignore[attr-defined]
+        out.write(piece)
+        out.flush()
+    out.write("\n")
+    for notice in session.notices[seen:]:  # type: ignore[attr-defined]
+        print(f"note: {notice}", file=sys.stderr)
+
+
+def _missing_default_hint(checkpoint: str) -> None:
+    if Path(checkpoint) == DEFAULT_CHECKPOINT and not DEFAULT_CHECKPOINT.is_dir():
+        raise LTUError(f"The default model is not at {DEFAULT_CHECKPOINT}. Run the set-up (bash scripts/setup.sh) "
+                       "or pass --checkpoint FOLDER.")
+
+
+def _convert(args: argparse.Namespace) -> int:
+    from ltu.convert import PAPER_LLM, convert_official
+
+    report = convert_official(args.input, args.output, llm=args.llm or PAPER_LLM, num_heads=args.encoder_heads)
+    print(report.summary())
+    print(f"Wrote {args.output}")
+    return 0
+
+
+def _info(args: argparse.Namespace) -> int:
+    from ltu.info import describe_checkpoint
+
+    info = describe_checkpoint(args.checkpoint)
+    print(json.dumps(info, indent=2) if args.json else "\n".join(f"{k}: {v}" for k, v in info.items()))
+    return 0

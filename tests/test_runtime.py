@@ -1,0 +1,76 @@
+"""Device, dtype and quantisation choices; clear errors for what the machine cannot do."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from conftest import ASSETS, randomize_lora, tiny_config
+from ltu.chat import ChatSession
+from ltu.checkpoint import build_model, load_pretrained, save_pretrained
+from ltu.errors import DeviceError
+from ltu.generation import GenerationSettings
+from ltu.runtime import Runtime
+
+needs_no_cuda = pytest.mark.skipif(torch.cuda.is_available(), reason="checks the error on a machine without CUDA")
+
+
+@needs_no_cuda
+def test_cuda_on_a_cpu_machine_is_a_clear_error():
+    with pytest.raises(DeviceError, match="no CUDA GPU"):
+        Runtime(device="cuda").torch_device()
+
+
+def test_unknown_dtype_and_quantization_are_errors():
+    with pytest.raises(DeviceError, match="dtype"):
+        Runtime(dtype="float8").torch_dtype()
+    with pytest.raises(DeviceError, match="quantization"):
+        Runtime(quantization="3bit").quantization_config()  # type: ignore[arg-type]
+
+
+def test_auto_resolves_to_this_machine():
+    expected = "cuda" if torch.cuda.is_available() else "cpu"
+    assert Runtime().torch_device().type == expected
+    assert Runtime().torch_dtype() == (torch.bfloat16 if expected == "cuda" else torch.float32)
+
+
+@pytest.fixture(scope="module")
+def saved(tiny_llm, tmp_path_factory):
+    torch.manual_seed(0)
+    model, _ = build_model(tiny_config(tiny_llm))
+    randomize_lora(model)
+    return save_pretrained(model, tmp_path_factory.mktemp("q") / "ckpt")
+
+
+@pytest.mark.parametrize("bits", ["8bit", "4bit"])
+def test_quantised_llm_answers(saved, bits):
+    pytest.importorskip("bitsandbytes")
+    model, processor = load_pretrained(saved, Runtime(device="cpu", quantization=bits))
+    kinds = {type(m).__name__ for m in model.llm.modules()}
+    assert ("Linear8bitLt" if bits == "8bit" else "Linear4bit") in kinds
+    session = ChatSession(model, processor, ASSETS / "cat.mp3", GenerationSettings.greedy_settings(6))
+    session.answer("What is this sound?")
+    assert 1 <= len(session.exchanges[0].answer_ids) <= 6
+
+
+def test_bfloat16_on_cpu_runs_with_audio_cast_to_the_llm_dtype(saved):
+    model, processor = load_pretrained(saved, Runtime(device="cpu", dtype="bfloat16"))
+    assert model.audio_dtype == torch.bfloat16
+    session = ChatSession(model, processor, ASSETS / "cat.mp3", GenerationSettings.greedy_settings(4))
+    session.answer("What is this sound?")
+    assert session.exchanges[0].answer_ids
+
+
+def test_cpu_4bit_with_unaligned_widths_is_a_clear_error(tmp_path):
+    pytest.importorskip("bitsandbytes")
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    from conftest import make_tokenizer
+    from ltu.runtime import load_llm
+
+    tok = make_tokenizer()
+    LlamaForCausalLM(LlamaConfig(vocab_size=len(tok), hidden_size=64, intermediate_size=100, num_hidden_layers=1,
+                                 num_attention_heads=4)).save_pretrained(tmp_path)
+    tok.save_pretrained(tmp_path)
+    with pytest.raises(DeviceError, match="divisible by 32"):
+        load_llm(str(tmp_path), Runtime(device="cpu", quantization="4bit"))
