@@ -18,6 +18,7 @@ from ltu.errors import CheckpointError, DeviceError
 
 Quantization = Literal["none", "8bit", "4bit"]
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
+PACKAGED_PREFIX = "packaged:"  # models converted locally from weights inside pip packages
 CPU_4BIT_BLOCK = 32  # bitsandbytes' CPU 4-bit kernel needs out_features divisible by 32 (offline-assets.md)
 
 
@@ -65,8 +66,19 @@ class Runtime:
         return BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_compute_dtype=self.torch_dtype())
 
 
+def locate(name: str) -> str:
+    """Where a model named in a config lives: ``packaged:NAME`` -> a folder converted from
+    weights that ship inside Python packages (``ltu.packaged``); anything else unchanged."""
+    if name.startswith(PACKAGED_PREFIX):
+        from ltu.packaged import resolve
+
+        return str(resolve(name[len(PACKAGED_PREFIX):]))
+    return name
+
+
 def load_llm(name: str, runtime: Runtime) -> tuple[Any, Any]:
-    """Load the base causal LM and its tokenizer from a hub id or a folder."""
+    """Load the base causal LM and its tokenizer from a hub id, a folder or ``packaged:NAME``."""
+    name = locate(name)
     device = runtime.torch_device()
     quant = runtime.quantization_config()
     kwargs: dict[str, Any] = {"dtype": runtime.torch_dtype()}

@@ -19,6 +19,7 @@ from transformers.models.whisper.modeling_whisper import WhisperEncoder
 
 from ltu.config import EncoderConfig, FrontEndConfig
 from ltu.errors import CheckpointError, ConfigError
+from ltu.runtime import locate
 
 CONV_STRIDE = 2  # Whisper's second input convolution has stride 2: two mel frames per encoder frame
 # WhisperConfig fields that shape the encoder; the decoder's are irrelevant here
@@ -43,7 +44,7 @@ ENCODER_PREFIXES = ("model.encoder.", "encoder.", "")
 def whisper_architecture(source: str) -> dict[str, Any]:
     """Read a Whisper model's config (folder or hub id) and return the fields for ``EncoderConfig.whisper``."""
     try:
-        config = AutoConfig.from_pretrained(source)
+        config = AutoConfig.from_pretrained(locate(source))
     except (OSError, ValueError) as err:
         raise CheckpointError(f"Cannot read a model config from {source!r}: {err}") from err
     if not isinstance(config, WhisperConfig):
@@ -135,7 +136,7 @@ class WhisperAudioEncoder(nn.Module):
     def load_pretrained_weights(self, source: str) -> None:
         """Copy the encoder weights of a saved Whisper model (folder or hub id); every key must be found."""
         expected = self.encoder.state_dict()
-        found = _read_encoder_weights(source)
+        found = _read_encoder_weights(locate(source))
         missing = sorted(set(expected) - set(found))
         unexpected = sorted(set(found) - set(expected))
         if missing or unexpected:
