@@ -34,6 +34,7 @@ CONFIG_FILE = "ltu_config.json"
 AUDIO_WEIGHTS = "audio.safetensors"
 ADAPTER_DIR = "adapter"
 ADAPTER_WEIGHTS = "adapter_model.safetensors"
+TRAINED_MODEL_DIR = "model"  # where a training run (python -m train) puts its final checkpoint
 _REPO_ID = re.compile(r"^[\w.-]+/[\w.-]+$")
 
 
@@ -106,6 +107,8 @@ def load_pretrained(source: str | Path, runtime: Runtime = Runtime(), *, trainab
 def resolve_checkpoint(source: str | Path) -> Path:
     """A local checkpoint folder for ``source`` (folder, or hub repo id fetched to the cache)."""
     path = Path(source).expanduser()
+    if path.is_dir() and not (path / CONFIG_FILE).is_file() and (path / TRAINED_MODEL_DIR / CONFIG_FILE).is_file():
+        path = path / TRAINED_MODEL_DIR  # a training run's output folder
     if path.is_dir():
         if not (path / CONFIG_FILE).is_file():
             raise CheckpointError(f"{path} has no {CONFIG_FILE}, so it is not an LTU checkpoint folder. "

@@ -75,14 +75,17 @@ class LTUModel(nn.Module):
         """Floating dtype of the audio encoder and projector."""
         return self.audio_proj[1].weight.dtype
 
-    def audio_embeddings(self, features: torch.Tensor, window_tokens: torch.Tensor) -> torch.Tensor:
-        """Encode windows and project their kept tokens: (W, ...) -> (sum(window_tokens), H)."""
+    def encode_audio(self, features: torch.Tensor, window_tokens: torch.Tensor) -> torch.Tensor:
+        """Encoder tokens kept from each window, before projection: (W, ...) -> (sum(window_tokens), D)."""
         tokens = self.encoder(features.to(self.audio_device, self.audio_dtype))  # (W, T, D)
         counts = window_tokens.tolist()
         if len(counts) != tokens.shape[0] or max(counts, default=0) > tokens.shape[1]:
             raise ValueError(f"window_tokens {counts} does not fit encoder output of shape {tuple(tokens.shape)}")
-        kept = torch.cat([tokens[i, :n] for i, n in enumerate(counts)])  # (N, D) in time order
-        return self.audio_proj(kept)  # (N, H)
+        return torch.cat([tokens[i, :n] for i, n in enumerate(counts)])  # (N, D) in time order
+
+    def audio_embeddings(self, features: torch.Tensor, window_tokens: torch.Tensor) -> torch.Tensor:
+        """Encode windows and project their kept tokens: (W, ...) -> (sum(window_tokens), H)."""
+        return self.audio_proj(self.encode_audio(features, window_tokens))  # (N, H)
 
     def input_embeddings(self, input_ids: torch.Tensor, audio_mask: torch.Tensor,
                          audio_embeds: torch.Tensor | None) -> torch.Tensor:
@@ -99,9 +102,16 @@ class LTUModel(nn.Module):
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, audio_mask: torch.Tensor,
                 labels: torch.Tensor | None = None, features: torch.Tensor | None = None,
-                window_tokens: torch.Tensor | None = None, audio_embeds: torch.Tensor | None = None) -> LTUOutput:
-        """Training/scoring pass. Loss covers text positions only (labels are -100 elsewhere)."""
-        if audio_embeds is None and features is not None:
+                window_tokens: torch.Tensor | None = None, audio_embeds: torch.Tensor | None = None,
+                encoded_audio: torch.Tensor | None = None) -> LTUOutput:
+        """Training/scoring pass. Loss covers text positions only (labels are -100 elsewhere).
+
+        Audio comes as ``features`` (encoded here), ``encoded_audio`` (encoder tokens already
+        computed, e.g. cached for a frozen encoder: (N, D)) or ``audio_embeds`` (projected: (N, H)).
+        """
+        if audio_embeds is None and encoded_audio is not None:
+            audio_embeds = self.audio_proj(encoded_audio.to(self.audio_device, self.audio_dtype))
+        elif audio_embeds is None and features is not None:
             audio_embeds = self.audio_embeddings(features, window_tokens)
         embeds = self.input_embeddings(input_ids, audio_mask, audio_embeds)
         out = self.llm(inputs_embeds=embeds, attention_mask=attention_mask, position_ids=positions(attention_mask),

@@ -31,9 +31,10 @@ AudioSource = Union[str, os.PathLike, bytes, Audio, tuple]  # tuple: (sample_rat
 class AudioFeatures:
     """Encoder input for one clip: one row per window, and tokens kept per window."""
 
-    features: torch.Tensor  # (W, ...) one row per encoder window
+    features: torch.Tensor | None  # (W, ...) one row per encoder window
     window_tokens: list[int]  # leading tokens kept from each window's encoder output
-    audio: Audio
+    audio: Audio | None = None
+    encoded: torch.Tensor | None = None  # (num_tokens, D) kept encoder tokens, when computed already
 
     @property
     def num_tokens(self) -> int:
@@ -67,6 +68,7 @@ class ModelInputs:
     labels: torch.Tensor | None = None  # (B, L) IGNORE_INDEX where no loss is taken
     features: torch.Tensor | None = None  # (sum of windows, ...) for every clip in batch order
     window_tokens: torch.Tensor | None = None  # (sum of windows,) tokens kept per window
+    encoded_audio: torch.Tensor | None = None  # (sum of kept tokens, D) encoder output, when cached
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to(self, device: torch.device | str) -> "ModelInputs":
@@ -191,7 +193,9 @@ class LTUProcessor:
             labels=torch.tensor([r[3] for r in rows], dtype=torch.long) if with_labels else None,
         )
         present = [c for c in clips if c is not None]
-        if present:
+        if present and all(c.encoded is not None for c in present):
+            inputs.encoded_audio = torch.cat([c.encoded for c in present])
+        elif present:
             inputs.features = torch.cat([c.features for c in present])
             inputs.window_tokens = torch.tensor([n for c in present for n in c.window_tokens], dtype=torch.long)
         return inputs

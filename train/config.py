@@ -1,0 +1,135 @@
+"""Training configuration: a YAML file plus ``key=value`` overrides; unknown keys are errors."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal, get_type_hints
+
+import yaml
+
+from ltu.errors import ConfigError
+
+Group = Literal["encoder", "projector", "lora"]
+GROUPS = ("encoder", "projector", "lora")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """One training stage. Defaults follow the paper where it says something (ltu.md)."""
+
+    # --- what to train
+    train_data: str  # JSON list or JSON Lines of OpenAQA rows
+    output_dir: str  # run folder: final checkpoint in <output_dir>/model, resumable state in checkpoints/
+    init_from: str | None = None  # checkpoint folder to start from (e.g. the previous stage's output_dir)
+    model: str | None = None  # ltu_config.json (or YAML) for a new model, when init_from is not given
+    trainable: tuple[str, ...] = ("projector",)  # groups that learn: encoder, projector, lora
+    data_root: str | None = None  # relative audio_id paths are read from here (default: the data file's folder)
+    eval_data: str | None = None  # optional held-out rows: loss reported at every checkpoint
+    # --- optimisation (ltu.md: AdamW, 100 warm-up steps, stage lrs 1e-3 / 1e-4)
+    lr: float = 1e-3
+    epochs: float = 1.0
+    max_steps: int = 0  # >0 overrides epochs
+    batch_size: int = 8  # per device, per step
+    grad_accum: int = 1  # optimizer step every grad_accum batches (paper: effective batch 256)
+    warmup_steps: int = 100
+    schedule: Literal["cosine", "linear", "constant"] = "cosine"  # decay after warm-up
+    weight_decay: float = 0.0
+    max_grad_norm: float = 1.0  # 0 disables clipping
+    # --- data
+    train_on_inputs: bool = True  # ltu.md: the paper's scripts train on prompt and answer
+    max_text_tokens: int = 108  # ltu.md: sequences cut at 108 text tokens
+    skip_bad_rows: bool = False  # otherwise a validation report stops the run
+    cache_dir: str | None = None  # feature cache (default: <data folder>/.ltu-cache)
+    shuffle: bool = True
+    # --- machine
+    device: str = "auto"
+    mixed_precision: Literal["no", "bf16", "fp16"] = "no"  # on GPU; CPU runs in fp32
+    gradient_checkpointing: bool = False
+    quantization: Literal["none", "8bit", "4bit"] = "none"  # QLoRA: 4-bit base LLM, LoRA in full precision
+    # --- bookkeeping
+    save_every: int = 0  # optimizer steps between resumable checkpoints (0: only at the end)
+    keep_checkpoints: int = 1  # resumable checkpoints kept on disk
+    log_every: int = 10  # optimizer steps between metric lines
+    seed: int = 0
+    resume: bool = True  # continue from the newest checkpoint in output_dir when there is one
+    stop_after: int = 0  # testing aid: end the process after this many optimizer steps (0: never)
+
+    def __post_init__(self) -> None:
+        unknown = [g for g in self.trainable if g not in GROUPS]
+        if unknown or not self.trainable:
+            raise ConfigError(f"trainable must name some of {', '.join(GROUPS)}; got {list(self.trainable)}.")
+        if self.init_from is None and self.model is None:
+            raise ConfigError("Say where the model comes from: init_from (a checkpoint) or model (an ltu_config.json).")
+        if self.batch_size < 1 or self.grad_accum < 1:
+            raise ConfigError("batch_size and grad_accum must be at least 1.")
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict (tuples as lists)."""
+        return {k: (list(v) if isinstance(v, tuple) else v) for k, v in dataclasses.asdict(self).items()}
+
+
+def load_train_config(path: str | Path | None, overrides: list[str] = ()) -> TrainConfig:  # type: ignore[assignment]
+    """Read a YAML/JSON config and apply ``key=value`` overrides (values parsed as YAML)."""
+    data: dict[str, Any] = {}
+    if path is not None:
+        try:
+            data = yaml.safe_load(Path(path).read_text()) or {}
+        except (OSError, yaml.YAMLError) as err:
+            raise ConfigError(f"Cannot read the training config {path}: {err}") from err
+        if not isinstance(data, dict):
+            raise ConfigError(f"{path} must hold a mapping of settings.")
+        _relative_to(data, Path(path).parent)
+    for item in overrides:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise ConfigError(f"Override '{item}' is not of the form key=value.")
+        data[key.strip()] = yaml.safe_load(value) if value.strip() else None
+    return build_train_config(data)
+
+
+def build_train_config(data: dict[str, Any]) -> TrainConfig:
+    """A TrainConfig from a dict; unknown keys and wrong types are errors with the known keys listed."""
+    hints = get_type_hints(TrainConfig)
+    names = [f.name for f in dataclasses.fields(TrainConfig)]
+    unknown = sorted(set(data) - set(names))
+    if unknown:
+        raise ConfigError(f"Unknown training setting(s): {', '.join(unknown)}. Known: {', '.join(names)}.")
+    values = {}
+    for key, value in data.items():
+        if key == "trainable":
+            value = tuple([value] if isinstance(value, str) else value)
+        elif value is not None and hints[key] in (int, float):
+            value = _number(key, value, hints[key])
+        values[key] = value
+    try:
+        return TrainConfig(**values)
+    except TypeError as err:
+        raise ConfigError(f"Training config incomplete: {err}") from err
+
+
+def _number(key: str, value: Any, kind: type) -> int | float:
+    """YAML reads 5e-4 as text; accept any number written as text, reject the rest."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{key} must be a number, not {value!r}.") from None
+    if kind is int and not number.is_integer():
+        raise ConfigError(f"{key} must be a whole number, not {value!r}.")
+    return int(number) if kind is int else number
+
+
+def _relative_to(data: dict[str, Any], base: Path) -> None:
+    """Paths in a config file that start with './' are relative to the file, as a reader expects."""
+    for key in ("train_data", "eval_data", "data_root", "model", "init_from", "output_dir", "cache_dir"):
+        value = data.get(key)
+        if isinstance(value, str) and value.startswith("./"):
+            data[key] = str(base / value)
+
+
+def save_json(config: TrainConfig, path: Path) -> None:
+    """Write the exact settings a run used."""
+    path.write_text(json.dumps(config.to_dict(), indent=2) + "\n")
+

@@ -1,0 +1,183 @@
+"""Training data: OpenAQA rows, validation before training, and a feature cache on disk.
+
+A row is ``{"instruction", "input", "audio_id", "dataset", "task", "output"}`` (ltu.md);
+``dataset`` and ``task`` are optional. Audio paths are absolute or relative to a data
+root. Features (or, when the encoder is frozen, the encoder's output tokens) are cached
+by file content and front-end settings, so later epochs and stages never decode again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+import torch
+
+from ltu.errors import AudioError, ConfigError
+from ltu.model import LTUModel
+from ltu.processor import AudioFeatures, LTUProcessor, Segment
+from ltu.prompt import Turn
+
+ROW_FIELDS = ("instruction", "input", "audio_id", "dataset", "task", "output")
+REQUIRED_FIELDS = ("instruction", "audio_id", "output")
+REPORT_EXAMPLES = 5  # bad rows listed per problem
+
+
+def read_rows(path: str | Path) -> list[dict[str, Any]]:
+    """Rows from a JSON list or a JSON Lines file."""
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except OSError as err:
+        raise ConfigError(f"Cannot read the data file {path}: {err.strerror or err}.") from err
+    try:
+        if text.lstrip().startswith("["):
+            rows = json.loads(text)
+        else:
+            rows = [json.loads(line) for line in text.splitlines() if line.strip()]
+    except json.JSONDecodeError as err:
+        raise ConfigError(f"{path} is neither a JSON list nor JSON Lines (line {err.lineno}: {err.msg}).") from err
+    if not all(isinstance(r, dict) for r in rows):
+        raise ConfigError(f"{path}: every row must be a JSON object.")
+    return rows
+
+
+@dataclass
+class ValidationReport:
+    """Problems found in the rows before training, by kind."""
+
+    total: int
+    problems: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
+    bad_rows: set[int] = field(default_factory=set)
+
+    def add(self, index: int, kind: str, detail: str) -> None:
+        self.problems[kind].append(f"row {index}: {detail}")
+        self.bad_rows.add(index)
+
+    @property
+    def ok(self) -> bool:
+        """True when no row has a problem."""
+        return not self.bad_rows
+
+    def summary(self) -> str:
+        """Counts per problem with the first few examples."""
+        lines = [f"{self.total} rows, {len(self.bad_rows)} with problems"]
+        for kind, items in sorted(self.problems.items()):
+            lines.append(f"  {kind}: {len(items)}")
+            lines += [f"    {x}" for x in items[:REPORT_EXAMPLES]]
+        return "\n".join(lines)
+
+
+def check_rows(rows: list[dict[str, Any]], root: Path) -> ValidationReport:
+    """Field-level checks (the audio itself is checked when its features are computed)."""
+    report = ValidationReport(len(rows))
+    for i, row in enumerate(rows):
+        unknown = sorted(set(row) - set(ROW_FIELDS))
+        if unknown:
+            report.add(i, "unknown fields", ", ".join(unknown))
+        missing = [f for f in REQUIRED_FIELDS if not isinstance(row.get(f), str)]
+        if missing:
+            report.add(i, "missing fields", ", ".join(missing))
+            continue
+        if not row["output"].strip():
+            report.add(i, "empty answers", repr(row["instruction"])[:60])
+        if not audio_path(row, root).is_file():
+            report.add(i, "missing audio", row["audio_id"])
+    return report
+
+
+def audio_path(row: dict[str, Any], root: Path) -> Path:
+    """The row's audio file: absolute, or relative to the data root."""
+    path = Path(row["audio_id"])
+    return path if path.is_absolute() else root / path
+
+
+class FeatureCache:
+    """Per-file encoder input (or frozen-encoder output) stored as ``<cache>/<settings>/<content>.pt``."""
+
+    def __init__(self, root: Path, model: LTUModel, processor: LTUProcessor, frozen_encoder: bool) -> None:
+        self.model = model
+        self.processor = processor
+        self.frozen = frozen_encoder
+        settings = json.dumps({"frontend": model.config.frontend.__dict__, "encoder": model.config.encoder.__dict__,
+                               "frozen": frozen_encoder}, sort_keys=True, default=str)
+        digest = hashlib.sha256(settings.encode())
+        if frozen_encoder:  # the cached tokens depend on the encoder's weights too
+            for tensor in model.encoder.state_dict().values():
+                digest.update(tensor.detach().float().cpu().numpy().tobytes())
+        self.folder = root / digest.hexdigest()[:16]
+        self.folder.mkdir(parents=True, exist_ok=True)
+
+    def get(self, path: Path) -> AudioFeatures:
+        """Features for ``path``, computed once; raises AudioError for unusable audio."""
+        target = self.folder / f"{_file_digest(path)}.pt"
+        if target.is_file():
+            stored = torch.load(target, weights_only=True)
+            return AudioFeatures(stored.get("features"), stored["window_tokens"].tolist(), encoded=stored.get("encoded"))
+        clip = self.processor.audio_features(path)
+        stored = {"window_tokens": torch.tensor(clip.window_tokens)}
+        if self.frozen:
+            with torch.no_grad():
+                encoded = self.model.encode_audio(clip.features, stored["window_tokens"]).float().cpu()
+            stored["encoded"] = encoded
+            clip = AudioFeatures(None, clip.window_tokens, clip.audio, encoded)
+        else:
+            stored["features"] = clip.features
+        partial = target.with_suffix(".partial")
+        torch.save(stored, partial)
+        partial.replace(target)  # a crash never leaves a truncated cache entry
+        return clip
+
+
+class QADataset(torch.utils.data.Dataset):
+    """Tokenised examples with their clips; every clip computed (or read from cache) up front."""
+
+    def __init__(self, examples: list[tuple[Segment, AudioFeatures]]) -> None:
+        self.examples = examples
+
+    def __len__(self) -> int:
+        return len(self.examples)
+
+    def __getitem__(self, index: int) -> tuple[Segment, AudioFeatures]:
+        return self.examples[index]
+
+
+def prepare_dataset(rows: list[dict[str, Any]], root: Path, cache: FeatureCache, processor: LTUProcessor, *,
+                    train_on_inputs: bool, max_text_tokens: int, skip_bad_rows: bool,
+                    progress: Callable[[Iterable], Iterable] = lambda x: x) -> tuple[QADataset, ValidationReport]:
+    """Validate rows, compute or load their clips, tokenise; stop on problems unless told to skip."""
+    report = check_rows(rows, root)
+    clips: dict[Path, AudioFeatures] = {}
+    paths = sorted({audio_path(r, root) for i, r in enumerate(rows) if i not in report.bad_rows})
+    for path in progress(paths):
+        try:
+            clips[path] = cache.get(path)
+        except AudioError as err:
+            for i, row in enumerate(rows):
+                if i not in report.bad_rows and audio_path(row, root) == path:
+                    report.add(i, "undecodable audio", f"{row['audio_id']}: {err}")
+    if not report.ok and not skip_bad_rows:
+        raise ConfigError("The training data has problems (set skip_bad_rows=true to train on the rest):\n"
+                          + report.summary())
+    examples = []
+    for i, row in enumerate(rows):
+        if i in report.bad_rows:
+            continue
+        clip = clips[audio_path(row, root)]
+        turn = Turn(row["instruction"], row.get("input") or "")
+        segment = processor.training_example(turn, row["output"], clip.num_tokens,
+                                             train_on_inputs=train_on_inputs, max_text_tokens=max_text_tokens)
+        examples.append((segment, clip))
+    return QADataset(examples), report
+
+
+def _file_digest(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()[:32]
