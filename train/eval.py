@@ -1,0 +1,161 @@
+"""``python -m train.eval``: score a checkpoint on a JSON split of OpenAQA rows.
+
+Answers are generated in left-padded batches. Closed-ended tasks are scored by the
+paper's protocol (sentence-embedding classifier: accuracy, or mAP for multi-label
+sets), ``asr`` tasks by word error rate, and the rest (open-ended) by answer length and
+word overlap with the reference. ``--silence S`` replaces every clip with S seconds of
+silence: the baseline that shows whether answers come from the audio.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections import defaultdict
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from ltu.errors import LTUError
+from ltu.generation import GenerationSettings
+from ltu.model import LTUModel
+from ltu.processor import AudioFeatures, LTUProcessor
+from ltu.prompt import Turn
+from ltu.runtime import Runtime
+from train import scoring
+from train.data import audio_path, read_rows
+
+MAX_CLOSED_LABELS = 50  # a task with at most this many distinct short answers is scored as classification
+MAX_LABEL_WORDS = 4
+MULTI_LABEL_SEPARATOR = ";"  # "Sound category: dog; music" lists several labels
+
+
+def generate_answers(model: LTUModel, processor: LTUProcessor, rows: Sequence[dict[str, Any]], root: Path,
+                     settings: GenerationSettings, batch_size: int, silence_seconds: float | None = None) -> list[str]:
+    """One answer per row, generated in batches (rows grouped by prompt length)."""
+    clips: dict[Path, AudioFeatures] = {}
+    silent = _silence(processor, silence_seconds) if silence_seconds else None
+    prompts = []
+    for row in rows:
+        path = audio_path(row, root)
+        if silent is None and path not in clips:
+            clips[path] = processor.audio_features(path)
+        clip = silent or clips[path]
+        prompts.append((processor.first_turn(Turn(row["instruction"], row.get("input") or ""), clip.num_tokens), clip))
+    order = sorted(range(len(rows)), key=lambda i: len(prompts[i][0]))
+    answers: list[str] = [""] * len(rows)
+    for start in tqdm(range(0, len(order), batch_size), desc="generate", dynamic_ncols=True):
+        chunk = order[start:start + batch_size]
+        inputs = processor.collate([prompts[i][0] for i in chunk], [prompts[i][1] for i in chunk], "left")
+        out = model.generate(inputs.to(model.audio_device), settings, [processor.eos_id], processor.pad_id)
+        for i, ids in zip(chunk, out.tolist()):
+            answers[i] = processor.decode(ids[: ids.index(processor.eos_id)] if processor.eos_id in ids else ids)
+    return answers
+
+
+def score(rows: Sequence[dict[str, Any]], answers: Sequence[str], closed: set[str] | None = None,
+          wer_tasks: set[str] = frozenset({"asr"}), embedder: scoring.SentenceEmbedder | None = None) -> dict[str, Any]:
+    """Metrics per task: accuracy/mAP (closed-ended), WER (asr) or length/overlap (open-ended)."""
+    by_task: dict[str, list[int]] = defaultdict(list)
+    for i, row in enumerate(rows):
+        by_task[row.get("task") or "default"].append(i)
+    closed = closed if closed is not None else {t for t, idx in by_task.items() if _looks_closed(rows, idx)}
+    results: dict[str, Any] = {}
+    for task, idx in sorted(by_task.items()):
+        refs, preds = [rows[i]["output"] for i in idx], [answers[i] for i in idx]
+        if task in wer_tasks:
+            results[task] = {"n": len(idx), "wer": round(scoring.word_error_rate(refs, preds), 4)}
+        elif task in closed:
+            embedder = embedder or scoring.SentenceEmbedder()
+            results[task] = _classification(refs, preds, embedder)
+        else:
+            results[task] = {"n": len(idx), "words": round(float(np.mean([len(scoring.words(p)) for p in preds])), 1),
+                             "ref_words": round(float(np.mean([len(scoring.words(r)) for r in refs])), 1),
+                             "overlap_f1": round(float(np.mean([scoring.overlap_f1(r, p) for r, p in zip(refs, preds)])), 4)}
+    return results
+
+
+def _classification(refs: list[str], preds: list[str], embedder: scoring.SentenceEmbedder) -> dict[str, Any]:
+    ref_labels = [[part.strip() for part in scoring.answer_label(r.replace(MULTI_LABEL_SEPARATOR, " ; ")).split(" ; ")]
+                  for r in refs]
+    labels = sorted({label for row in ref_labels for label in row})
+    similarity = scoring.classify(preds, labels, embedder)
+    if any(len(row) > 1 for row in ref_labels):
+        targets = np.array([[label in row for label in labels] for row in ref_labels], dtype=float)
+        return {"n": len(refs), "map": round(scoring.mean_average_precision(similarity, targets), 4),
+                "labels": len(labels)}
+    truth = [labels.index(row[0]) for row in ref_labels]
+    majority = max(truth.count(t) for t in set(truth)) / len(truth)
+    return {"n": len(refs), "accuracy": round(scoring.accuracy(similarity, truth), 4), "labels": len(labels),
+            "chance": round(1 / len(labels), 4), "majority": round(majority, 4)}
+
+
+def _looks_closed(rows: Sequence[dict[str, Any]], idx: list[int]) -> bool:
+    labels = {scoring.answer_label(rows[i]["output"]) for i in idx}
+    return len(labels) <= MAX_CLOSED_LABELS and all(len(label.split()) <= MAX_LABEL_WORDS for label in labels)
+
+
+def _silence(processor: LTUProcessor, seconds: float) -> AudioFeatures:
+    rate = processor.config.frontend.sample_rate
+    return processor.audio_features((rate, np.zeros(int(seconds * rate), dtype=np.float32)))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Command line; returns the exit code."""
+    parser = argparse.ArgumentParser(prog="python -m train.eval", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--checkpoint", "-c", required=True, help="checkpoint folder (or a training run folder)")
+    parser.add_argument("--data", "-d", required=True, help="JSON list or JSON Lines of OpenAQA rows")
+    parser.add_argument("--data-root", default=None, help="folder that relative audio_id paths start from")
+    parser.add_argument("--batch-size", type=int, default=8)
+    parser.add_argument("--max-new-tokens", type=int, default=64)
+    parser.add_argument("--paper-sampling", action="store_true",
+                        help="ltu.md's batch evaluation: temperature 0.1, top_p 0.95, top_k 500, repetition 1.1")
+    parser.add_argument("--closed", default=None, help="comma list of closed-ended tasks (default: detected)")
+    parser.add_argument("--wer-tasks", default="asr", help="comma list of tasks scored by word error rate")
+    parser.add_argument("--silence", type=float, default=None, help="replace every clip with this many seconds of silence")
+    parser.add_argument("--limit", type=int, default=0, help="only the first N rows")
+    parser.add_argument("--out", default=None, help="write metrics JSON here and predictions next to it")
+    parser.add_argument("--device", default="auto")
+    args = parser.parse_args(argv)
+    try:
+        return _evaluate(args)
+    except LTUError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    from ltu.checkpoint import load_pretrained
+
+    rows = read_rows(args.data)[: args.limit or None]
+    root = Path(args.data_root) if args.data_root else Path(args.data).parent
+    model, processor = load_pretrained(args.checkpoint, Runtime(device=args.device))
+    settings = (GenerationSettings(temperature=0.1, top_p=0.95, top_k=500, repetition_penalty=1.1,
+                                   max_new_tokens=args.max_new_tokens, seed=0) if args.paper_sampling
+                else GenerationSettings.greedy_settings(args.max_new_tokens))
+    started = time.perf_counter()
+    answers = generate_answers(model, processor, rows, root, settings, args.batch_size, args.silence)
+    elapsed = time.perf_counter() - started
+    closed = set(args.closed.split(",")) if args.closed else None
+    results = score(rows, answers, closed, set(args.wer_tasks.split(",")))
+    summary = {"checkpoint": args.checkpoint, "data": args.data, "rows": len(rows), "silence": args.silence,
+               "seconds": round(elapsed, 1), "rows_per_s": round(len(rows) / max(elapsed, 1e-9), 2), "tasks": results}
+    print(json.dumps(summary, indent=2))
+    if args.out:
+        out = Path(args.out)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(summary, indent=2) + "\n")
+        with open(out.with_suffix(".predictions.jsonl"), "w") as f:
+            for row, answer in zip(rows, answers):
+                f.write(json.dumps({**row, "prediction": answer}) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    torch.set_grad_enabled(False)
+    sys.exit(main())
