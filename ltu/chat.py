@@ -87,6 +87,9 @@ class ChatSession:
     def prompt_segment(self, turn: Turn) -> Segment:
         """The full token sequence the LLM sees for ``turn`` after the current history."""
         turns = [e.turn for e in self.exchanges] + [turn]
+        transcript = self.clip.transcript if self.clip is not None else ""
+        if transcript and not turns[0].input:  # LTU-AS: the transcript goes in the first turn's input field
+            turns[0] = Turn(turns[0].question, transcript)
         answers = [e.answer_ids for e in self.exchanges]
         return self.processor.conversation(turns, answers, self.num_audio_tokens)
 

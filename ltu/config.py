@@ -92,6 +92,8 @@ class PromptConfig:
     format: PromptFormat = "alpaca_short"  # ltu.md: the paper's template; "chat_template": the LLM's own
     audio_position: AudioPosition = "start"  # ltu.md: audio before all text, BOS included; "user": inside the first user turn
     system_prompt: str | None = None  # chat_template only; None keeps the template's default
+    transcript_source: str | None = None  # Whisper model whose transcript of speech fills the first turn's
+    #                                       input field (LTU-AS does this); None: no transcript
 
 
 @dataclass(frozen=True)

@@ -35,6 +35,7 @@ class AudioFeatures:
     window_tokens: list[int]  # leading tokens kept from each window's encoder output
     audio: Audio | None = None
     encoded: torch.Tensor | None = None  # (num_tokens, D) kept encoder tokens, when computed already
+    transcript: str = ""  # what is said in the clip, when the config asks for transcripts and speech is heard
 
     @property
     def num_tokens(self) -> int:
@@ -91,6 +92,7 @@ class LTUProcessor:
         self.eos_id = _required_id(tokenizer, "eos_token_id")
         self.pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else self.eos_id
         self.bos_id = tokenizer.bos_token_id if _adds_bos(tokenizer) else None
+        self._transcriber: Any = None  # loaded on first use
 
     # ----- audio
     def load_audio(self, source: AudioSource) -> Audio:
@@ -110,7 +112,19 @@ class LTUProcessor:
         counts = [tokens_for_window(self.config.encoder, self.config.frontend, end - start) for start, end in spans]
         if len(counts) != features.shape[0]:
             raise RuntimeError(f"front end gave {features.shape[0]} windows but {len(counts)} spans")
-        return AudioFeatures(features, counts, audio)
+        return AudioFeatures(features, counts, audio, transcript=self.transcript(audio))
+
+    def transcript(self, audio: Audio) -> str:
+        """The clip's speech as text when the config asks for transcripts ('' without speech)."""
+        source = self.config.prompt.transcript_source
+        if not source:
+            return ""
+        if self._transcriber is None:
+            from ltu.transcribe import Transcriber
+
+            self._transcriber = Transcriber.from_source(source)
+        result = self._transcriber.transcribe(audio.samples)
+        return result.text.strip() if result.has_speech else ""
 
     # ----- prompts
     def first_turn(self, turn: Turn, num_audio_tokens: int) -> Segment:

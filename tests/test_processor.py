@@ -7,7 +7,7 @@ import torch
 
 from conftest import ASSETS, make_tokenizer, sine, tiny_config
 from ltu.errors import ConfigError
-from ltu.processor import IGNORE_INDEX, LTUProcessor, Segment
+from ltu.processor import IGNORE_INDEX, AudioFeatures, LTUProcessor, Segment
 from ltu.prompt import ALPACA_SHORT, ALPACA_SHORT_INPUT, Turn
 
 
@@ -86,7 +86,7 @@ def test_collate_pads_left_and_right(tokenizer, tiny_llm):
     proc = processor(tokenizer, tiny_llm)
     a = proc.training_example(Turn("What?"), "Yes.", 2)
     b = proc.training_example(Turn("What is this sound exactly?"), "A dog barks loudly.", 2)
-    clip = type("Clip", (), {"num_tokens": 2, "features": torch.zeros(1, 3), "window_tokens": [2]})()
+    clip = AudioFeatures(torch.zeros(1, 3), [2])
     right = proc.collate([a, b], [clip, clip])
     left = proc.collate([a, b], [clip, clip], padding_side="left")
     n = len(b) - len(a)
@@ -99,7 +99,7 @@ def test_collate_pads_left_and_right(tokenizer, tiny_llm):
 def test_collate_rejects_audio_count_mismatch(tokenizer, tiny_llm):
     proc = processor(tokenizer, tiny_llm)
     seg = proc.first_turn(Turn("What?"), 3)
-    clip = type("Clip", (), {"num_tokens": 4, "features": torch.zeros(1, 3), "window_tokens": [4]})()
+    clip = AudioFeatures(torch.zeros(1, 3), [4])
     with pytest.raises(ConfigError):
         proc.collate([seg], [clip])
 
@@ -129,3 +129,29 @@ def test_segment_addition_keeps_labels_only_when_both_have_them():
     a = Segment([1], [False], [1])
     b = Segment([2], [False])
     assert (a + b).labels is None and (a + a).labels == [1, 1]
+
+
+class FakeTranscriber:
+    """Stands in for Whisper: 'hears' speech in clips longer than two seconds."""
+
+    def transcribe(self, samples):
+        heard = len(samples) > 2 * 16_000
+        return type("T", (), {"text": " press one for sales " if heard else "", "has_speech": heard})()
+
+
+def test_transcript_fills_the_first_turn_input_only(tokenizer, tiny_llm):
+    import dataclasses
+
+    from ltu.chat import ChatSession
+
+    config = tiny_config(tiny_llm)
+    config = dataclasses.replace(config, prompt=dataclasses.replace(config.prompt, transcript_source="fake"))
+    proc = LTUProcessor(config, tokenizer)
+    proc._transcriber = FakeTranscriber()
+    clip = proc.audio_features(ASSETS / "cat.mp3")  # 3.05 s: "speech"
+    assert clip.transcript == "press one for sales"
+    assert proc.audio_features(ASSETS / "sheep.mp3").transcript == ""  # 0.9 s: no speech heard
+    session = ChatSession.__new__(ChatSession)  # prompt layout only: no model needed
+    session.processor, session.clip, session.exchanges = proc, clip, []
+    text = tokenizer.decode(session.prompt_segment(Turn("What is said?")).ids, skip_special_tokens=True)
+    assert text.endswith(ALPACA_SHORT_INPUT.format(instruction="What is said?", input="press one for sales"))

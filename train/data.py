@@ -104,7 +104,8 @@ class FeatureCache:
         self.processor = processor
         self.frozen = frozen_encoder
         settings = json.dumps({"frontend": model.config.frontend.__dict__, "encoder": model.config.encoder.__dict__,
-                               "frozen": frozen_encoder}, sort_keys=True, default=str)
+                               "frozen": frozen_encoder, "transcript": model.config.prompt.transcript_source},
+                              sort_keys=True, default=str)
         digest = hashlib.sha256(settings.encode())
         if frozen_encoder:  # the cached tokens depend on the encoder's weights too
             for tensor in model.encoder.state_dict().values():
@@ -117,14 +118,15 @@ class FeatureCache:
         target = self.folder / f"{_file_digest(path)}.pt"
         if target.is_file():
             stored = torch.load(target, weights_only=True)
-            return AudioFeatures(stored.get("features"), stored["window_tokens"].tolist(), encoded=stored.get("encoded"))
+            return AudioFeatures(stored.get("features"), stored["window_tokens"].tolist(), encoded=stored.get("encoded"),
+                                 transcript=stored.get("transcript", ""))
         clip = self.processor.audio_features(path)
-        stored = {"window_tokens": torch.tensor(clip.window_tokens)}
+        stored = {"window_tokens": torch.tensor(clip.window_tokens), "transcript": clip.transcript}
         if self.frozen:
             with torch.no_grad():
                 encoded = self.model.encode_audio(clip.features, stored["window_tokens"]).float().cpu()
             stored["encoded"] = encoded
-            clip = AudioFeatures(None, clip.window_tokens, clip.audio, encoded)
+            clip = AudioFeatures(None, clip.window_tokens, clip.audio, encoded, clip.transcript)
         else:
             stored["features"] = clip.features
         partial = target.with_suffix(".partial")
@@ -168,7 +170,7 @@ def prepare_dataset(rows: list[dict[str, Any]], root: Path, cache: FeatureCache,
         if i in report.bad_rows:
             continue
         clip = clips[audio_path(row, root)]
-        turn = Turn(row["instruction"], row.get("input") or "")
+        turn = Turn(row["instruction"], row.get("input") or clip.transcript)
         segment = processor.training_example(turn, row["output"], clip.num_tokens,
                                              train_on_inputs=train_on_inputs, max_text_tokens=max_text_tokens)
         examples.append((segment, clip))

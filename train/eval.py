@@ -46,7 +46,8 @@ def generate_answers(model: LTUModel, processor: LTUProcessor, rows: Sequence[di
         if silent is None and path not in clips:
             clips[path] = processor.audio_features(path)
         clip = silent or clips[path]
-        prompts.append((processor.first_turn(Turn(row["instruction"], row.get("input") or ""), clip.num_tokens), clip))
+        turn = Turn(row["instruction"], row.get("input") or clip.transcript)
+        prompts.append((processor.first_turn(turn, clip.num_tokens), clip))
     order = sorted(range(len(rows)), key=lambda i: len(prompts[i][0]))
     answers: list[str] = [""] * len(rows)
     for start in tqdm(range(0, len(order), batch_size), desc="generate", dynamic_ncols=True):
