@@ -84,6 +84,11 @@ class ChatSession:
         last = self.exchanges.pop()
         return self._answer(last.turn, settings or self.settings)
 
+    def add_exchange(self, question: str, answer: str, input: str = "") -> None:
+        """Append an earlier question and answer (e.g. a history sent by an API client)."""
+        ids = self.processor.tokenizer(answer, add_special_tokens=False)["input_ids"]
+        self.exchanges.append(Exchange(Turn(question, input), self.processor.close_answer(ids).ids, answer))
+
     def prompt_segment(self, turn: Turn) -> Segment:
         """The full token sequence the LLM sees for ``turn`` after the current history."""
         turns = [e.turn for e in self.exchanges] + [turn]
@@ -139,11 +144,14 @@ class ChatSession:
             worker.join()
             if "ids" in result:
                 self._record(turn, segment.ids, result["ids"], stopped=True, beams=beams)  # type: ignore[arg-type]
+            else:
+                self._forget_cache()
             raise
         finally:
             stop.set()
             worker.join()
         if "error" in result:
+            self._forget_cache()  # a failure mid-prefill can leave the cache half-filled
             raise result["error"]  # type: ignore[misc]
         text = self._record(turn, segment.ids, result["ids"], stopped=False, beams=beams)  # type: ignore[arg-type]
         if len(text) > len(shown):
@@ -185,15 +193,17 @@ class ChatSession:
             self._cache.crop(common - len(self._cached_ids))
             self._cached_ids = self._cached_ids[:common]
         else:
-            self._cache = DynamicCache()
-            self._cached_ids = []
+            self._forget_cache()
 
     def _after_generation(self, prompt_ids: list[int], answer_ids: list[int], beams: bool) -> None:
         if not beams:  # the cache now holds the prompt and every answer token but the last
             self._cached_ids = prompt_ids + answer_ids[:-1]
         if self._cache.get_seq_length() != len(self._cached_ids):
-            self._cache = DynamicCache()
-            self._cached_ids = []
+            self._forget_cache()
+
+    def _forget_cache(self) -> None:
+        self._cache = DynamicCache()
+        self._cached_ids = []
 
 
 class _TokenStream(BaseStreamer):

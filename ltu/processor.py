@@ -104,15 +104,18 @@ class LTUProcessor:
             return audio_from_array(np.asarray(samples), int(rate), self.config.frontend)
         return load_audio(source, self.config.frontend)
 
-    def audio_features(self, source: AudioSource) -> AudioFeatures:
-        """Encoder features of a clip, split into consecutive encoder windows."""
+    def audio_features(self, source: AudioSource, transcribe: bool = True) -> AudioFeatures:
+        """Encoder features of a clip, split into consecutive encoder windows.
+
+        ``transcribe=False`` skips the transcript even when the config asks for one.
+        """
         audio = self.load_audio(source)
         features = extract_features(audio.samples, self.config.frontend)  # (W, ...)
         spans = window_spans(len(audio.samples), self.config.frontend)
         counts = [tokens_for_window(self.config.encoder, self.config.frontend, end - start) for start, end in spans]
         if len(counts) != features.shape[0]:
             raise RuntimeError(f"front end gave {features.shape[0]} windows but {len(counts)} spans")
-        return AudioFeatures(features, counts, audio, transcript=self.transcript(audio))
+        return AudioFeatures(features, counts, audio, transcript=self.transcript(audio) if transcribe else "")
 
     def transcript(self, audio: Audio) -> str:
         """The clip's speech as text when the config asks for transcripts ('' without speech)."""

@@ -2,7 +2,7 @@
 # Set up, then run the whole test suite. Extra arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh
+bash scripts/setup.sh --test-deps
 export HF_HUB_OFFLINE=1 GRADIO_ANALYTICS_ENABLED=False
 set +e
 .venv/bin/python -m pytest -q -p no:cacheprovider tests "$@"

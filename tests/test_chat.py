@@ -147,3 +147,36 @@ def test_empty_question_and_retry_without_answer_are_user_errors(model_and_proce
         session.ask("   ")
     with pytest.raises(LTUError):
         session.retry()
+
+
+def test_failed_generation_drops_the_cache_and_the_next_answer_is_exact(model_and_processor, monkeypatch):
+    model, processor = model_and_processor
+    session = ChatSession(model, processor, ASSETS / "cat.mp3", GREEDY)
+    session.answer("What is this sound?")
+    real = model.llm.generate
+
+    def fail_midway(*args, **kwargs):
+        kwargs["past_key_values"].crop(-3)  # leave the cache changed, as a crash mid-prefill would
+        raise RuntimeError("out of memory")
+
+    monkeypatch.setattr(model.llm, "generate", fail_midway)
+    with pytest.raises(RuntimeError):
+        session.answer("Is it loud?")
+    monkeypatch.setattr(model.llm, "generate", real)
+    assert session.cached_tokens == 0 and len(session.exchanges) == 1
+    turn = Turn("Is it loud?")
+    expected = from_scratch(model, processor, session, turn)
+    session.answer(turn.question)
+    assert session.exchanges[-1].answer_ids == expected
+
+
+def test_add_exchange_makes_a_history_the_model_continues(model_and_processor):
+    model, processor = model_and_processor
+    session = ChatSession(model, processor, ASSETS / "cat.mp3", GREEDY)
+    session.add_exchange("What is this sound?", "A cat meowing.")
+    segment = session.prompt_segment(Turn("Is it loud?"))
+    assert "A cat meowing." in processor.tokenizer.decode(segment.ids)
+    turn = Turn("Is it loud?")
+    expected = from_scratch(model, processor, session, turn)
+    session.answer(turn.question)
+    assert session.exchanges[-1].answer_ids == expected

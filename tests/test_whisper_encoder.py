@@ -160,3 +160,13 @@ def test_inconsistent_configs_raise() -> None:
         WhisperAudioEncoder(ENCODER, replace(FRONTEND, window_frames=1000))
     with pytest.raises(ConfigError, match="architecture is unknown"):
         WhisperAudioEncoder(EncoderConfig(kind="whisper"), FRONTEND)
+
+
+def test_shorter_window_keeps_the_leading_positions(saved_whisper) -> None:
+    folder, reference = saved_whisper
+    arch = {**whisper_architecture(str(folder)), "max_source_positions": 500}  # a 10 s window
+    enc = WhisperAudioEncoder(EncoderConfig(kind="whisper", whisper=arch), whisper_frontend(80, window_frames=1000))
+    enc.load_pretrained_weights(str(folder))
+    positions = enc.encoder.state_dict()["embed_positions.weight"]
+    assert torch.equal(positions, reference.get_encoder().state_dict()["embed_positions.weight"][:500])
+    assert enc(torch.randn(1, 80, 1000)).shape == (1, 32, 64)  # 500 frames / 16 per token

@@ -43,6 +43,7 @@ class TrainConfig:
     max_text_tokens: int = 108  # ltu.md: sequences cut at 108 text tokens
     skip_bad_rows: bool = False  # otherwise a validation report stops the run
     cache_dir: str | None = None  # feature cache (default: <data folder>/.ltu-cache)
+    transcripts: bool = True  # fill empty input fields with the model's transcriber (if its config names one)
     shuffle: bool = True
     # --- machine
     device: str = "auto"

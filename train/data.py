@@ -99,12 +99,15 @@ def audio_path(row: dict[str, Any], root: Path) -> Path:
 class FeatureCache:
     """Per-file encoder input (or frozen-encoder output) stored as ``<cache>/<settings>/<content>.pt``."""
 
-    def __init__(self, root: Path, model: LTUModel, processor: LTUProcessor, frozen_encoder: bool) -> None:
+    def __init__(self, root: Path, model: LTUModel, processor: LTUProcessor, frozen_encoder: bool,
+                 transcribe: bool = True) -> None:
         self.model = model
         self.processor = processor
         self.frozen = frozen_encoder
+        self.transcribe = transcribe and bool(model.config.prompt.transcript_source)
         settings = json.dumps({"frontend": model.config.frontend.__dict__, "encoder": model.config.encoder.__dict__,
-                               "frozen": frozen_encoder, "transcript": model.config.prompt.transcript_source},
+                               "frozen": frozen_encoder,
+                               "transcript": model.config.prompt.transcript_source if self.transcribe else None},
                               sort_keys=True, default=str)
         digest = hashlib.sha256(settings.encode())
         if frozen_encoder:  # the cached tokens depend on the encoder's weights too
@@ -120,7 +123,7 @@ class FeatureCache:
             stored = torch.load(target, weights_only=True)
             return AudioFeatures(stored.get("features"), stored["window_tokens"].tolist(), encoded=stored.get("encoded"),
                                  transcript=stored.get("transcript", ""))
-        clip = self.processor.audio_features(path)
+        clip = self.processor.audio_features(path, transcribe=self.transcribe)
         stored = {"window_tokens": torch.tensor(clip.window_tokens), "transcript": clip.transcript}
         if self.frozen:
             with torch.no_grad():

@@ -30,7 +30,7 @@ from ltu.runtime import Runtime
 from train import scoring
 from train.data import audio_path, read_rows
 
-MAX_CLOSED_LABELS = 50  # a task with at most this many distinct short answers is scored as classification
+MAX_CLOSED_LABELS = 100  # a task with at most this many distinct short answers is scored as classification
 MAX_LABEL_WORDS = 4
 MULTI_LABEL_SEPARATOR = ";"  # "Sound category: dog; music" lists several labels
 

@@ -226,7 +226,8 @@ def _datasets(cfg: TrainConfig, model: LTUModel, processor: LTUProcessor, say: A
     frozen = "encoder" not in cfg.trainable
     data_file = Path(cfg.train_data)
     root = Path(cfg.data_root) if cfg.data_root else data_file.parent
-    cache = FeatureCache(Path(cfg.cache_dir) if cfg.cache_dir else root / CACHE_FOLDER, model, processor, frozen)
+    cache = FeatureCache(Path(cfg.cache_dir) if cfg.cache_dir else root / CACHE_FOLDER, model, processor, frozen,
+                         transcribe=cfg.transcripts)
     progress = lambda items: tqdm(items, desc="audio features", dynamic_ncols=True)  # noqa: E731
     data, report = prepare_dataset(read_rows(data_file), root, cache, processor, train_on_inputs=cfg.train_on_inputs,
                                    max_text_tokens=cfg.max_text_tokens, skip_bad_rows=cfg.skip_bad_rows,

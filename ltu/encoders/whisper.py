@@ -137,6 +137,10 @@ class WhisperAudioEncoder(nn.Module):
         """Copy the encoder weights of a saved Whisper model (folder or hub id); every key must be found."""
         expected = self.encoder.state_dict()
         found = _read_encoder_weights(locate(source))
+        positions = found.get(POSITIONS_KEY)
+        if positions is not None and POSITIONS_KEY in expected and len(positions) > len(expected[POSITIONS_KEY]):
+            # A shorter window than Whisper's 30 s: keep the leading positions (the time axis starts at 0).
+            found[POSITIONS_KEY] = positions[: len(expected[POSITIONS_KEY])]
         missing = sorted(set(expected) - set(found))
         unexpected = sorted(set(found) - set(expected))
         if missing or unexpected:
@@ -153,6 +157,9 @@ class WhisperAudioEncoder(nn.Module):
                 f"({k}: {tuple(found[k].shape)} vs {tuple(expected[k].shape)}); check encoder.whisper."
             )
         self.encoder.load_state_dict(found, strict=True)
+
+
+POSITIONS_KEY = "embed_positions.weight"  # (max_source_positions, d) sinusoidal table of the encoder
 
 
 def _weight_files(folder: Path) -> list[Path]:

@@ -1,0 +1,185 @@
+"""What the page does, without the page: conversations, history replay, messages for people.
+
+Nothing here imports Gradio, so every piece is tested as plain Python.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Iterator, Sequence
+
+import torch
+
+from ltu.chat import ChatSession, Exchange
+from ltu.errors import LTUError
+from ltu.generation import GenerationSettings
+from ltu.model import LTUModel
+from ltu.processor import LTUProcessor
+
+
+OUT_OF_MEMORY = ("The model ran out of memory while answering. Try a shorter clip, a smaller 'max new tokens', "
+                 "or Clear to start the conversation again.")
+
+
+@dataclass
+class Conversation:
+    """One browser session's conversation: the chat engine and the clip it is about."""
+
+    session: ChatSession
+    clip_key: str | None  # the clip's file path (None: text-only questions)
+    stop: threading.Event = field(default_factory=threading.Event)  # set by the Stop button
+
+    def stream(self, pieces: Iterator[str]) -> Iterator[str]:
+        """The answer so far after each piece; ends early (keeping the partial answer) once ``stop`` is set."""
+        text = ""
+        try:
+            for piece in pieces:
+                text += piece
+                yield text
+                if self.stop.is_set():
+                    break
+        finally:
+            close = getattr(pieces, "close", None)
+            if close is not None:
+                close()  # stops the model if it is still generating
+
+    @property
+    def last_exchange(self) -> Exchange | None:
+        """The latest answered question, if any."""
+        return self.session.exchanges[-1] if self.session.exchanges else None
+
+
+def open_conversation(model: LTUModel, processor: LTUProcessor, clip: str | Path | None,
+                      settings: GenerationSettings = GenerationSettings()) -> Conversation:
+    """Decode and encode ``clip`` (a file path, or None for text only) and start a conversation about it."""
+    session = ChatSession(model, processor, str(clip) if clip is not None else None, settings)
+    return Conversation(session, str(clip) if clip is not None else None)
+
+
+def replay(session: ChatSession, pairs: Iterable[tuple[str, str]]) -> None:
+    """Add earlier questions and answers to ``session`` as if it had answered them itself."""
+    for question, answer in pairs:
+        session.add_exchange(question, answer)
+
+
+def history_pairs(history: Sequence[Any] | None) -> list[tuple[str, str]]:
+    """(question, answer) pairs from a history given as pairs or as chat messages.
+
+    Pairs: ``[["q1", "a1"], ...]``. Messages: ``[{"role": "user", "content": "q1"},
+    {"role": "assistant", "content": "a1"}, ...]``, where ``content`` may also be a list of
+    parts (``[{"type": "text", "text": ...}]``) as Gradio 6 sends them. A question without
+    an answer is dropped.
+    """
+    if not history:
+        return []
+    if all(isinstance(item, dict) for item in history):
+        return _pairs_from_messages(history)
+    pairs = []
+    for item in history:
+        if not isinstance(item, (list, tuple)) or len(item) != 2:
+            raise LTUError("The history must be a list of [question, answer] pairs or of chat messages "
+                           "with 'role' and 'content'.")
+        question, answer = (plain_text(part) for part in item)
+        if question.strip() and answer.strip():
+            pairs.append((question, answer))
+    return pairs
+
+
+def messages(pairs: Iterable[tuple[str, str]]) -> list[dict[str, str]]:
+    """Chat messages (Gradio's Chatbot format) for (question, answer) pairs."""
+    out: list[dict[str, str]] = []
+    for question, answer in pairs:
+        out += [{"role": "user", "content": question}, {"role": "assistant", "content": answer}]
+    return out
+
+
+def user_message(err: BaseException) -> str | None:
+    """The sentence to show a person for ``err``, or None when it is a bug rather than their doing."""
+    if isinstance(err, LTUError):
+        return str(err)
+    if is_out_of_memory(err):
+        return OUT_OF_MEMORY
+    return None
+
+
+def is_out_of_memory(err: BaseException) -> bool:
+    """True for out-of-memory errors from CUDA, MPS or the CPU allocator."""
+    if isinstance(err, (torch.OutOfMemoryError, MemoryError)):
+        return True
+    text = str(err)
+    return isinstance(err, RuntimeError) and ("out of memory" in text or "can't allocate memory" in text)
+
+
+def release_memory() -> None:
+    """Return cached GPU memory after an out-of-memory error."""
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
+
+
+def clip_facts(session: ChatSession) -> str:
+    """One line about the clip: what it is, what decoding did, and what the model receives."""
+    if session.clip is None:
+        return ""
+    audio = session.clip.audio
+    heard = f"the model hears {audio.seconds:.2f} s as {session.num_audio_tokens} audio tokens"
+    return f"{audio.info.describe()} · {heard}"
+
+
+def model_summary(model: LTUModel) -> str:
+    """The model's name, size and where it runs, in one line."""
+    config = model.config
+    llm = sum(_numel(p) for p in model.llm.parameters())
+    audio = sum(_numel(p) for p in model.encoder.parameters()) + sum(_numel(p) for p in model.audio_proj.parameters())
+    base = Path(config.llm).name if Path(config.llm).is_absolute() else config.llm
+    return (f"{config.name} · {_count(llm + audio)} parameters (language model {base}: {_count(llm)}; "
+            f"audio encoder and projector: {_count(audio)}) · {_where(model)}")
+
+
+def _where(model: LTUModel) -> str:
+    quant = getattr(model.llm.config, "quantization_config", None)
+    if quant is not None and not isinstance(quant, dict):
+        quant = quant.to_dict()
+    bits = "4-bit" if (quant or {}).get("load_in_4bit") else "8-bit" if (quant or {}).get("load_in_8bit") else None
+    dtype = str(model.audio_dtype).removeprefix("torch.")
+    return f"{model.audio_device.type}, {bits + ' language model' if bits else dtype}"
+
+
+def _numel(param: torch.Tensor) -> int:
+    """Parameters a weight stands for (a packed 4-bit weight stores two per byte)."""
+    state = getattr(param, "quant_state", None)
+    return int(state.shape.numel()) if state is not None and hasattr(state, "shape") else param.numel()
+
+
+def _count(n: int) -> str:
+    for unit, size in (("B", 1e9), ("M", 1e6), ("k", 1e3)):
+        if n >= size:
+            return f"{n / size:.1f} {unit}"
+    return str(n)
+
+
+def _pairs_from_messages(history: Sequence[dict[str, Any]]) -> list[tuple[str, str]]:
+    pairs: list[tuple[str, str]] = []
+    question: str | None = None
+    for message in history:
+        role, text = message.get("role"), plain_text(message.get("content"))
+        if role == "user":
+            question = f"{question}\n{text}" if question else text
+        elif role == "assistant" and question and question.strip():
+            pairs.append((question, text))
+            question = None
+    return [(q, a) for q, a in pairs if a.strip()]
+
+
+def plain_text(content: Any) -> str:
+    """Plain text of a message's content (a string, or Gradio's list of parts), unchanged."""
+    if content is None:
+        return ""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, dict):
+        return str(content.get("text") or "")
+    if isinstance(content, (list, tuple)):
+        return "\n".join(t for t in (plain_text(part) for part in content) if t)
+    return str(content)
