@@ -45,7 +45,7 @@ def train_stage(stage: str, runs: Path, data: Path, extra: list[str]) -> None:
     from train.config import load_train_config
     from train.recipe import run
 
-    overrides = [f"output_dir={runs / stage}", "transcripts=false", f"eval_data={data / 'heldout_transcribed.json'}"]
+    overrides = [f"output_dir={runs / stage}", "transcripts=false"]
     if stage == "stage1":
         overrides.append(f"train_data={with_transcripts(data, 'train_closed.json')}")
     else:
@@ -55,13 +55,13 @@ def train_stage(stage: str, runs: Path, data: Path, extra: list[str]) -> None:
     print(f"{stage}: {time.perf_counter() - started:.0f} s wall", flush=True)
 
 
-def evaluate(checkpoint: Path, data: Path, out: Path, batch_size: int) -> None:
+def evaluate(checkpoint: Path, data: Path, out: Path, batch_size: int, sample: int) -> None:
     from train.eval import main as eval_main
 
     for name, rows in EVAL_SETS.items():
         if (data / rows).is_file():
             eval_main(["--checkpoint", str(checkpoint), "--data", str(data / rows), "--batch-size", str(batch_size),
-                       "--out", str(out / f"{name}.json")])
+                       "--sample", str(sample), "--out", str(out / f"{name}.json")])
 
 
 def main() -> int:
@@ -71,6 +71,7 @@ def main() -> int:
     parser.add_argument("--ship-to", type=Path, default=REPO / "checkpoints" / "ltu-small")
     parser.add_argument("--only", choices=STEPS, action="append", help="run only these steps (repeatable)")
     parser.add_argument("--eval-batch-size", type=int, default=16)
+    parser.add_argument("--eval-sample", type=int, default=0, help="score a fixed random subset of N held-out rows")
     parser.add_argument("overrides", nargs="*", help="key=value training overrides for both stages")
     args = parser.parse_args()
     steps = args.only or list(STEPS)
@@ -90,7 +91,7 @@ def main() -> int:
             card.write_text(card_text)
         print(f"shipped {args.ship_to}")
     if "eval" in steps:
-        evaluate(args.ship_to, args.data, args.runs / "eval", args.eval_batch_size)
+        evaluate(args.ship_to, args.data, args.runs / "eval", args.eval_batch_size, args.eval_sample)
     return 0
 
 

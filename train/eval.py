@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import random
 import sys
 import time
 from collections import defaultdict
@@ -32,6 +33,7 @@ from train.data import audio_path, read_rows
 
 MAX_CLOSED_LABELS = 100  # a task with at most this many distinct short answers is scored as classification
 MAX_LABEL_WORDS = 4
+SAMPLE_SEED = 0  # --sample draws the same rows every time, so runs compare
 MULTI_LABEL_SEPARATOR = ";"  # "Sound category: dog; music" lists several labels
 
 
@@ -120,6 +122,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--wer-tasks", default="asr", help="comma list of tasks scored by word error rate")
     parser.add_argument("--silence", type=float, default=None, help="replace every clip with this many seconds of silence")
     parser.add_argument("--limit", type=int, default=0, help="only the first N rows")
+    parser.add_argument("--sample", type=int, default=0, help="a fixed random subset of N rows (seed 0)")
     parser.add_argument("--out", default=None, help="write metrics JSON here and predictions next to it")
     parser.add_argument("--device", default="auto")
     args = parser.parse_args(argv)
@@ -134,6 +137,9 @@ def _evaluate(args: argparse.Namespace) -> int:
     from ltu.checkpoint import load_pretrained
 
     rows = read_rows(args.data)[: args.limit or None]
+    if args.sample and args.sample < len(rows):
+        picked = sorted(random.Random(SAMPLE_SEED).sample(range(len(rows)), args.sample))
+        rows = [rows[i] for i in picked]
     root = Path(args.data_root) if args.data_root else Path(args.data).parent
     model, processor = load_pretrained(args.checkpoint, Runtime(device=args.device))
     settings = (GenerationSettings(temperature=0.1, top_p=0.95, top_k=500, repetition_penalty=1.1,
