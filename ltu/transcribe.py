@@ -1,0 +1,195 @@
+"""Speech to text with a Whisper model: greedy decoding, language detection, a no-speech check.
+
+Audio is cut into 30 s windows (Whisper's input length) that are transcribed on their own
+and joined; there is no timestamp-based seeking and no conditioning on the previous
+window, so a word that straddles a window edge may be cut. Decoding follows OpenAI
+Whisper's ``decoding.py`` for one window without timestamps:
+
+1. One decoder step on ``<|startoftranscript|>`` gives both the language (the most likely
+   language token) and the no-speech probability (the probability of ``<|nospeech|>``).
+2. The prompt ``<|startoftranscript|><|lang|><|transcribe|><|notimestamps|>`` is continued
+   greedily with the model's suppressed tokens (and, at the first step, its
+   ``begin_suppress_tokens``) forbidden, until ``<|endoftext|>`` or ``MAX_NEW_TOKENS``.
+   Every special and timestamp token is forbidden too, so the output is plain text.
+3. A window whose no-speech probability exceeds ``no_speech_threshold`` (0.6, OpenAI's
+   default) is silent and is not decoded at all. OpenAI keeps such a window when its text is
+   confident (average log-probability above -1), but on silence Whisper confidently says
+   "you" (measured on the Asterisk silence clips: no-speech 0.93-0.95, text "you"), so the
+   probability alone decides here. A window whose text holds no letter or digit is silent too.
+
+OpenAI's temperature fallback (re-decoding when the text repeats itself) is not done.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+
+from ltu.config import whisper_frontend
+from ltu.errors import CheckpointError, EmptyAudioError, InvalidAudioError
+
+DEFAULT_SOURCE = "packaged:whisper-base"
+NO_SPEECH_THRESHOLD = 0.6  # openai-whisper transcribe(): no_speech_threshold
+MAX_NEW_TOKENS = 224  # openai-whisper DecodingOptions.sample_len default: half the text context (448)
+ENCODER_BATCH = 4  # windows per encoder call, to bound memory on long audio
+
+
+@dataclass(frozen=True)
+class Transcript:
+    """What was said in a recording."""
+
+    text: str  # the transcription, windows joined by spaces; "" when no speech was found
+    language: str  # ISO code of the detected (or given) language, e.g. "en"
+    language_prob: float  # probability of that language among Whisper's language tokens
+    no_speech_prob: float  # probability of <|nospeech|>, lowest over the windows
+    has_speech: bool  # some window holds speech and produced text
+
+
+class Transcriber:
+    """Transcribes 16 kHz mono audio with a Whisper model folder; the model loads on first use."""
+
+    def __init__(
+        self, source: str = DEFAULT_SOURCE, device: str = "cpu", no_speech_threshold: float = NO_SPEECH_THRESHOLD
+    ) -> None:
+        self.source = source  # a folder, a hub id or "packaged:NAME"
+        self.device = torch.device(device)
+        self.no_speech_threshold = no_speech_threshold
+        self._lock = threading.Lock()
+        self._loaded: _Whisper | None = None
+
+    @classmethod
+    def from_source(cls, source: str = DEFAULT_SOURCE, **kwargs: Any) -> Transcriber:
+        """A transcriber for a Whisper folder, hub id or ``packaged:whisper-base`` (converted on first use)."""
+        return cls(source, **kwargs)
+
+    def transcribe(self, samples_16k: np.ndarray, language: str | None = None) -> Transcript:
+        """Transcribe a mono float waveform (16 kHz, values in [-1, 1]); ``language`` ("en", ...) skips detection."""
+        samples = _check_samples(samples_16k)
+        whisper = self._whisper()
+        with torch.inference_mode():
+            return whisper.transcribe(samples, language, self.no_speech_threshold)
+
+    def _whisper(self) -> _Whisper:
+        with self._lock:
+            if self._loaded is None:
+                self._loaded = _Whisper.load(self.source, self.device)
+            return self._loaded
+
+
+def _check_samples(samples: np.ndarray) -> np.ndarray:
+    array = np.asarray(samples)
+    if array.ndim != 1:
+        raise InvalidAudioError(f"Transcription takes one channel of samples, got an array of shape {array.shape}.")
+    if array.size == 0:
+        raise EmptyAudioError("The audio holds no samples, so there is nothing to transcribe.")
+    array = array.astype(np.float32, copy=False)
+    if not np.isfinite(array).all():
+        raise InvalidAudioError("The audio holds NaN or infinite values.")
+    return array
+
+
+class _Whisper:
+    """A loaded ``WhisperForConditionalGeneration`` with the token ids decoding needs."""
+
+    def __init__(self, model: Any, tokenizer: Any) -> None:
+        self.model, self.tokenizer = model, tokenizer
+        config = model.generation_config
+        vocab = tokenizer.get_vocab()
+        self.sot = model.config.decoder_start_token_id
+        self.eot = model.config.eos_token_id
+        self.transcribe_id = config.task_to_id["transcribe"]
+        self.no_timestamps = config.no_timestamps_token_id
+        self.no_speech = vocab.get("<|nospeech|>", vocab.get("<|nocaptions|>", self.no_timestamps - 1))
+        self.languages = {token[2:-2]: i for token, i in config.lang_to_id.items()}  # "en" -> 50259
+        self.frontend = whisper_frontend(num_mel_bins=model.config.num_mel_bins)
+        vocab_size = model.config.vocab_size
+        self.suppress = torch.zeros(vocab_size, dtype=torch.bool)
+        self.suppress[list(config.suppress_tokens or [])] = True
+        self.suppress[self.sot :] = True  # every special and timestamp token; <|endoftext|> comes before them
+        self.begin_suppress = self.suppress.clone()
+        self.begin_suppress[list(config.begin_suppress_tokens or [])] = True
+
+    @classmethod
+    def load(cls, source: str, device: torch.device) -> _Whisper:
+        from transformers import WhisperForConditionalGeneration, WhisperTokenizer
+
+        from ltu.runtime import locate
+
+        folder = locate(source)
+        try:
+            model = WhisperForConditionalGeneration.from_pretrained(folder, dtype=torch.float32)
+            tokenizer = WhisperTokenizer.from_pretrained(folder)
+        except OSError as err:
+            raise CheckpointError(f"Cannot load a Whisper model from {source!r}: {err}") from err
+        if not getattr(model.generation_config, "lang_to_id", None):
+            raise CheckpointError(f"{source!r} is not a multilingual Whisper (no lang_to_id in generation_config).")
+        return cls(model.to(device).eval(), tokenizer)
+
+    @property
+    def device(self) -> torch.device:
+        return self.model.device
+
+    def transcribe(self, samples: np.ndarray, language: str | None, threshold: float) -> Transcript:
+        from ltu.audio.features import whisper_windows
+
+        if language is not None and language not in self.languages:
+            raise ValueError(f"Unknown language {language!r}; Whisper knows {', '.join(self.languages)}.")
+        features = whisper_windows(torch.from_numpy(samples), self.frontend).to(self.device)  # (W, mels, 3000)
+        encoded = torch.cat([self.model.model.encoder(input_features=chunk).last_hidden_state
+                             for chunk in features.split(ENCODER_BATCH)])  # (W, 1500, d)
+        first = self._step(torch.full((len(encoded), 1), self.sot, device=self.device), encoded, None)
+        logits = first.logits[:, -1].float()  # (W, vocab)
+        no_speech = logits.softmax(-1)[:, self.no_speech]  # (W,)
+        lang_probs = logits[:, list(self.languages.values())].softmax(-1)  # (W, languages)
+        code, lang_prob = self._language(lang_probs, no_speech, language)
+        speech = (no_speech <= threshold).nonzero().flatten()  # windows worth decoding
+        texts = []
+        if len(speech):
+            cache = first.past_key_values
+            cache.batch_select_indices(speech)
+            for tokens in self._decode(encoded[speech], cache, self.languages[code]):
+                text = self.tokenizer.decode(tokens, skip_special_tokens=True).strip()
+                if any(c.isalnum() for c in text):
+                    texts.append(text)
+        return Transcript(
+            text=" ".join(texts),
+            language=code,
+            language_prob=lang_prob,
+            no_speech_prob=float(no_speech.min()),
+            has_speech=bool(texts),
+        )
+
+    def _language(self, probs: torch.Tensor, no_speech: torch.Tensor, language: str | None) -> tuple[str, float]:
+        """The language given, or the one most likely over the windows (each weighted by its speech probability)."""
+        codes = list(self.languages)
+        weights = (1 - no_speech).clamp_min(1e-6)  # (W,)
+        mean = (probs * weights[:, None]).sum(0) / weights.sum()  # (languages,)
+        index = int(mean.argmax()) if language is None else codes.index(language)
+        return codes[index], float(mean[index])
+
+    def _step(self, tokens: torch.Tensor, encoded: torch.Tensor, cache: Any) -> Any:
+        return self.model(encoder_outputs=(encoded,), decoder_input_ids=tokens, past_key_values=cache, use_cache=True)
+
+    def _decode(self, encoded: torch.Tensor, cache: Any, lang_id: int) -> list[list[int]]:
+        """Greedy decoding of all windows together, after the shared <|startoftranscript|> step."""
+        count = len(encoded)
+        tokens: list[list[int]] = [[] for _ in range(count)]
+        done = torch.zeros(count, dtype=torch.bool, device=self.device)
+        prompt = torch.tensor([[lang_id, self.transcribe_id, self.no_timestamps]] * count, device=self.device)
+        out = self._step(prompt, encoded, cache)
+        for step in range(MAX_NEW_TOKENS):
+            logits = out.logits[:, -1].float()  # (W, vocab)
+            logits[:, (self.begin_suppress if step == 0 else self.suppress).to(self.device)] = -torch.inf
+            chosen = logits.argmax(-1).masked_fill(done, self.eot)  # (W,)
+            for i, token in enumerate(chosen.tolist()):
+                if token != self.eot:
+                    tokens[i].append(token)
+            done |= chosen == self.eot
+            if done.all():
+                break
+            out = self._step(chosen[:, None], encoded, out.past_key_values)
+        return tokens
