@@ -15,7 +15,9 @@ Whisper's ``decoding.py`` for one window without timestamps:
    default) is silent and is not decoded at all. OpenAI keeps such a window when its text is
    confident (average log-probability above -1), but on silence Whisper confidently says
    "you" (measured on the Asterisk silence clips: no-speech 0.93-0.95, text "you"), so the
-   probability alone decides here. A window whose text holds no letter or digit is silent too.
+   probability alone decides here. A window whose text holds no letter or digit is silent too,
+   and so is one whose text compresses better than 2.4 (OpenAI's compression_ratio_threshold):
+   a repetition loop such as "AHHHH..." on a rooster's crow.
 
 OpenAI's temperature fallback (re-decoding when the text repeats itself) is not done.
 """
@@ -23,6 +25,7 @@ OpenAI's temperature fallback (re-decoding when the text repeats itself) is not 
 from __future__ import annotations
 
 import threading
+import zlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,6 +37,7 @@ from ltu.errors import CheckpointError, EmptyAudioError, InvalidAudioError
 
 DEFAULT_SOURCE = "packaged:whisper-base"
 NO_SPEECH_THRESHOLD = 0.6  # openai-whisper transcribe(): no_speech_threshold
+COMPRESSION_RATIO_THRESHOLD = 2.4  # openai-whisper transcribe(): text that gzips better than this is a repetition loop
 MAX_NEW_TOKENS = 224  # openai-whisper DecodingOptions.sample_len default: half the text context (448)
 ENCODER_BATCH = 4  # windows per encoder call, to bound memory on long audio
 
@@ -78,6 +82,13 @@ class Transcriber:
             if self._loaded is None:
                 self._loaded = _Whisper.load(self.source, self.device)
             return self._loaded
+
+
+def compression_ratio(text: str) -> float:
+    """Bytes of ``text`` over bytes of its zlib compression: Whisper's sign of a repetition loop
+    (e.g. "AHHHH..." decoded from a rooster's crow)."""
+    data = text.encode("utf-8")
+    return len(data) / len(zlib.compress(data)) if data else 0.0
 
 
 def _check_samples(samples: np.ndarray) -> np.ndarray:
@@ -153,7 +164,7 @@ class _Whisper:
             cache.batch_select_indices(speech)
             for tokens in self._decode(encoded[speech], cache, self.languages[code]):
                 text = self.tokenizer.decode(tokens, skip_special_tokens=True).strip()
-                if any(c.isalnum() for c in text):
+                if any(c.isalnum() for c in text) and compression_ratio(text) <= COMPRESSION_RATIO_THRESHOLD:
                     texts.append(text)
         return Transcript(
             text=" ".join(texts),

@@ -157,3 +157,10 @@ def test_language_can_be_given_and_the_model_loads_once(transcriber: Transcriber
     assert transcriber._loaded is loaded
     with pytest.raises(ValueError, match="Unknown language 'xx'"):
         transcriber.transcribe(samples, language="xx")
+
+
+def test_repetition_loops_are_not_transcripts() -> None:
+    from ltu.transcribe import COMPRESSION_RATIO_THRESHOLD, compression_ratio
+
+    assert compression_ratio("A" + "H" * 200) > COMPRESSION_RATIO_THRESHOLD  # measured on assets/rooster.mp3
+    assert compression_ratio("Please enter your agent number followed by the pound key.") < COMPRESSION_RATIO_THRESHOLD
