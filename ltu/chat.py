@@ -236,7 +236,7 @@ class _StopWhenSet(StoppingCriteria):
 
 
 def _strip_padding(ids: list[int], processor: LTUProcessor) -> list[int]:
-    """Drop pad tokens that follow EOS (only when pad and EOS differ)."""
+    """Cut the generated ids after the first EOS (batched generate pads finished rows)."""
     if processor.eos_id in ids:
         ids = ids[: ids.index(processor.eos_id) + 1]
     return ids
