@@ -15,16 +15,19 @@ import time
 from pathlib import Path
 from typing import Sequence
 
-from ltu.checkpoint import CONFIG_FILE, load_pretrained, resolve_checkpoint
-from ltu.cli import DEFAULT_CHECKPOINT
-from ltu.config import LTUConfig
-from ltu.errors import LTUError
-from ltu.model import LTUModel
-from ltu.processor import LTUProcessor
-from webapp.options import ServeOptions, choose_runtime, parse_options
-from webapp.ui import build_app, launch
+from ltu.console import quiet_libraries
 
-USER_ERROR = 2
+quiet_libraries()  # the terminal shows the app's own start-up progress, not the libraries'
+
+from ltu.checkpoint import CONFIG_FILE, load_pretrained, resolve_checkpoint  # noqa: E402
+from ltu.cli import DEFAULT_CHECKPOINT  # noqa: E402
+from ltu.config import LTUConfig  # noqa: E402
+from ltu.errors import USER_ERROR, LTUError  # noqa: E402
+from ltu.model import LTUModel  # noqa: E402
+from ltu.processor import LTUProcessor  # noqa: E402
+from webapp.options import ServeOptions, choose_runtime, parse_options  # noqa: E402
+from webapp.ui import build_app, launch  # noqa: E402
+
 
 
 def main(argv: Sequence[str] | None = None) -> int:

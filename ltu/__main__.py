@@ -2,6 +2,10 @@
 
 import sys
 
-from ltu.cli import main
+from ltu.console import quiet_libraries
+
+quiet_libraries()  # before ltu.cli imports torch, transformers and peft
+
+from ltu.cli import main  # noqa: E402
 
 sys.exit(main())

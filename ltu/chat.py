@@ -12,7 +12,7 @@ import copy
 import threading
 from dataclasses import dataclass
 from queue import Queue
-from typing import Iterator
+from typing import Iterator, Literal
 
 import torch
 from transformers import DynamicCache, StoppingCriteria, StoppingCriteriaList
@@ -23,6 +23,7 @@ from ltu.generation import GenerationSettings
 from ltu.model import LTUModel
 from ltu.processor import AudioFeatures, AudioSource, LTUProcessor, Segment
 from ltu.prompt import Turn
+from ltu.transcribe import Transcriber, transcriber_for
 
 REPLACEMENT_CHAR = "\ufffd"  # a decoded piece ending in this is an incomplete UTF-8 sequence; wait for more
 
@@ -41,7 +42,10 @@ class ChatSession:
     """One clip (or none, for text-only questions) and the conversation about it."""
 
     def __init__(self, model: LTUModel, processor: LTUProcessor, audio: AudioSource | None = None,
-                 settings: GenerationSettings = GenerationSettings(), max_context: int | None = None) -> None:
+                 settings: GenerationSettings = GenerationSettings(), max_context: int | None = None,
+                 transcriber: Transcriber | None | Literal["auto"] = "auto") -> None:
+        """``transcriber``: what fills the first turn's input field with the clip's speech; "auto" uses the
+        one the model's config names (``ltu.transcribe.transcriber_for``), None gives no transcript."""
         self.model = model
         self.processor = processor
         self.settings = settings
@@ -49,6 +53,10 @@ class ChatSession:
         self.exchanges: list[Exchange] = []
         self.notices: list[str] = []
         self.clip: AudioFeatures | None = processor.audio_features(audio) if audio is not None else None
+        if transcriber == "auto":
+            transcriber = transcriber_for(model.config)
+        if self.clip is not None and transcriber is not None:
+            self.clip.transcript = transcriber.heard(self.clip.audio.samples)
         self.audio_embeds = self._encode_clip()  # (N, H), computed once per session
         self._cache = DynamicCache()
         self._cached_ids: list[int] = []  # the tokens whose keys/values are in the cache

@@ -13,9 +13,7 @@ half-written folder that looks complete).
 from __future__ import annotations
 
 import dataclasses
-import os
 import re
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -25,10 +23,12 @@ from safetensors.torch import load_file, save_file
 
 from ltu.config import LTUConfig
 from ltu.encoders import build_encoder
-from ltu.errors import CheckpointError
+from ltu.errors import CheckpointError, hub_fetch_failed
+from ltu.files import staged_folder
 from ltu.model import LTUModel
 from ltu.processor import LTUProcessor
 from ltu.runtime import Runtime, load_llm
+from ltu.weights.strict import load_strict
 
 CONFIG_FILE = "ltu_config.json"
 AUDIO_WEIGHTS = "audio.safetensors"
@@ -39,7 +39,7 @@ _REPO_ID = re.compile(r"^[\w.-]+/[\w.-]+$")
 
 
 def lora_config(config: LTUConfig, inference: bool) -> LoraConfig:
-    """peft's LoraConfig for this model (ltu.md: r 8, alpha 16, dropout 0.05, q/v, no bias)."""
+    """peft's LoraConfig for this model (paper.md "Language model and LoRA": r 8, alpha 16, dropout 0.05, q/v, no bias)."""
     assert config.lora is not None
     return LoraConfig(r=config.lora.r, lora_alpha=config.lora.alpha, lora_dropout=config.lora.dropout,
                       target_modules=list(config.lora.target_modules), bias="none", task_type="CAUSAL_LM",
@@ -54,7 +54,7 @@ def build_model(config: LTUConfig, runtime: Runtime = Runtime(), *, llm: Any = N
     if config.lora is not None:
         llm = get_peft_model(llm, lora_config(config, inference=not trainable))
     encoder = build_encoder(config.encoder, config.frontend)
-    if config.encoder.kind == "whisper" and config.encoder.source:
+    if config.encoder.source:
         encoder.load_pretrained_weights(config.encoder.source)
     model = LTUModel(config, llm, encoder)
     _place_audio_modules(model, runtime)
@@ -64,15 +64,12 @@ def build_model(config: LTUConfig, runtime: Runtime = Runtime(), *, llm: Any = N
 def save_pretrained(model: LTUModel, folder: str | Path) -> Path:
     """Write ``model`` as a checkpoint folder (atomically) and return its path."""
     target = Path(folder)
-    staging = target.with_name(f".{target.name}.partial-{os.getpid()}")
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir(parents=True)
-    model.config.save(staging / CONFIG_FILE)
-    save_file(_contiguous(audio_state_dict(model)), staging / AUDIO_WEIGHTS)
-    if isinstance(model.llm, PeftModel):
-        model.llm.save_pretrained(staging / ADAPTER_DIR)
-        (staging / ADAPTER_DIR / "README.md").unlink(missing_ok=True)  # peft's empty card template
-    _replace_dir(staging, target)
+    with staged_folder(target) as staging:
+        model.config.save(staging / CONFIG_FILE)
+        save_file(_contiguous(audio_state_dict(model)), staging / AUDIO_WEIGHTS)
+        if isinstance(model.llm, PeftModel):
+            model.llm.save_pretrained(staging / ADAPTER_DIR)
+            (staging / ADAPTER_DIR / "README.md").unlink(missing_ok=True)  # peft's empty card template
     return target
 
 
@@ -130,9 +127,7 @@ def _download(repo_id: str) -> Path:
     except CheckpointError:
         raise
     except Exception as err:  # hub errors: offline, not found, gated; all mean "not here"
-        raise CheckpointError(f"'{repo_id}' is not a local folder and could not be fetched from the Hugging Face Hub "
-                              f"({type(err).__name__}). Download it where there is network access "
-                              f"(`hf download {repo_id} --local-dir DIR`) and pass DIR instead.") from err
+        raise CheckpointError(hub_fetch_failed(repo_id, "checkpoint", type(err).__name__)) from err
 
 
 def _stores_encoder(config: LTUConfig) -> bool:
@@ -163,23 +158,12 @@ def _load_audio_weights(model: LTUModel, path: Path) -> None:
     other = [k for k in state if not k.startswith(("audio_proj.", "encoder."))]
     if other:
         raise CheckpointError(f"{path.name} holds keys this model does not know: {other[:3]}.")
-    _strict_load(model.audio_proj, projector, "projector")
+    load_strict(model.audio_proj, projector, "projector")
     if _stores_encoder(model.config):
-        _strict_load(model.encoder, encoder, "audio encoder")
+        load_strict(model.encoder, encoder, "audio encoder")
     elif encoder:
         raise CheckpointError(f"{path.name} holds encoder weights, but the config says the encoder comes from "
                               f"{model.config.encoder.source}.")
-
-
-def _strict_load(module: torch.nn.Module, state: dict[str, torch.Tensor], what: str) -> None:
-    expected = module.state_dict()
-    missing = sorted(set(expected) - set(state))
-    unexpected = sorted(set(state) - set(expected))
-    wrong = [k for k in expected if k in state and state[k].shape != expected[k].shape]
-    if missing or unexpected or wrong:
-        raise CheckpointError(f"The {what} weights do not match the config: missing {missing[:3]}, "
-                              f"unexpected {unexpected[:3]}, wrong shape {wrong[:3]}.")
-    module.load_state_dict(state, strict=True)
 
 
 def _place_audio_modules(model: LTUModel, runtime: Runtime) -> None:
@@ -190,12 +174,3 @@ def _place_audio_modules(model: LTUModel, runtime: Runtime) -> None:
 
 def _contiguous(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     return {k: v.detach().contiguous().cpu() for k, v in state.items()}
-
-
-def _replace_dir(staging: Path, target: Path) -> None:
-    """Move a finished folder into place; an older folder is removed only afterwards."""
-    old = target.with_name(f".{target.name}.old-{os.getpid()}")
-    if target.exists():
-        target.rename(old)
-    staging.rename(target)
-    shutil.rmtree(old, ignore_errors=True)

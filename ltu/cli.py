@@ -11,14 +11,14 @@ import sys
 from pathlib import Path
 from typing import Sequence, TextIO
 
-from ltu.errors import LTUError
+from ltu.config import PAPER_LLM
+from ltu.errors import USER_ERROR, LTUError
 from ltu.generation import GenerationSettings
 from ltu.runtime import Runtime
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CHECKPOINT = REPO_ROOT / "checkpoints" / "ltu-small"  # the embedded default model
 QUIT_WORDS = {"", "/quit", "/exit", "quit", "exit"}
-USER_ERROR = 2
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -48,7 +48,7 @@ def _parser() -> argparse.ArgumentParser:
     convert = commands.add_parser("convert-official", help="convert the paper's released .bin into a checkpoint folder")
     convert.add_argument("--input", "-i", required=True, help="released file, e.g. ltu_ori_paper.bin")
     convert.add_argument("--output", "-o", required=True, help="checkpoint folder to write")
-    convert.add_argument("--llm", default=None, help="base LLM the folder names (default: lmsys/vicuna-7b-v1.1)")
+    convert.add_argument("--llm", default=None, help=f"base LLM the folder names (default: {PAPER_LLM})")
     convert.add_argument("--encoder-heads", type=int, default=None, help="attention heads of the encoder (default: width/64)")
     convert.set_defaults(run=_convert)
 
@@ -98,7 +98,8 @@ def _chat(args: argparse.Namespace) -> int:
     _missing_default_hint(args.checkpoint)
     config = LTUConfig.load(resolve_checkpoint(args.checkpoint) / CONFIG_FILE)
     audio = load_audio(args.audio, config.frontend) if args.audio else None
-    print(f"Loading {config.name} from {args.checkpoint} ...", file=sys.stderr)
+    if not args.question:  # a conversation: say what is happening while it loads
+        print(f"Loading {config.name} from {args.checkpoint} ...", file=sys.stderr)
     model, processor = load_pretrained(args.checkpoint, runtime, llm=args.llm)
     session = ChatSession(model, processor, audio, settings)
     stdin, out = sys.stdin, sys.stdout
@@ -134,7 +135,7 @@ def _missing_default_hint(checkpoint: str) -> None:
 
 
 def _convert(args: argparse.Namespace) -> int:
-    from ltu.convert import PAPER_LLM, convert_official
+    from ltu.weights.convert import convert_official
 
     report = convert_official(args.input, args.output, llm=args.llm or PAPER_LLM, num_heads=args.encoder_heads)
     print(report.summary())

@@ -4,6 +4,15 @@ Every message is a sentence a person can act on; callers (CLI, app) show ``str(e
 and never a stack trace.
 """
 
+USER_ERROR = 2  # exit code of every command line when the user's input or setup is at fault
+
+
+def hub_fetch_failed(name: str, what: str, reason: str = "offline, or no such repository") -> str:
+    """The sentence for a model that is neither a local folder nor fetchable from the Hugging Face Hub."""
+    return (f"The {what} '{name}' is not a local folder and could not be fetched from the Hugging Face Hub "
+            f"({reason}). Download it where there is network access (`hf download {name} --local-dir DIR`) "
+            "and pass DIR instead.")
+
 
 class LTUError(Exception):
     """Base class for errors caused by input, configuration or environment."""
@@ -31,6 +40,10 @@ class AudioTooLargeError(AudioError):
 
 class ConfigError(LTUError):
     """A configuration value is unknown, missing or inconsistent."""
+
+
+class AudioTokenCountError(LTUError, ValueError):
+    """A prompt marks a different number of audio positions than its clip gives tokens."""
 
 
 class CheckpointError(LTUError):

@@ -15,11 +15,11 @@ from ltu.errors import ConfigError
 class GenerationSettings:
     """How answers are decoded. Defaults are the paper demo's sampling settings."""
 
-    temperature: float = 0.1  # ltu.md: demo temperature 0.1; 0 means greedy decoding
-    top_p: float = 0.95  # ltu.md: demo top_p 0.95
-    top_k: int = 0  # 0 = off; ltu.md: batch evaluation used 500
-    repetition_penalty: float = 1.0  # ltu.md: batch evaluation used 1.1
-    max_new_tokens: int = 400  # ltu.md: demo maximum 400 new tokens
+    temperature: float = 0.1  # paper.md "Prompt and generation": demo temperature 0.1; 0 means greedy decoding
+    top_p: float = 0.95  # paper.md "Prompt and generation": demo top_p 0.95
+    top_k: int = 0  # 0 = off; paper.md "Prompt and generation": batch evaluation used 500
+    repetition_penalty: float = 1.0  # paper.md "Prompt and generation": batch evaluation used 1.1
+    max_new_tokens: int = 400  # paper.md "Prompt and generation": demo maximum 400 new tokens
     num_beams: int = 1  # >1 selects beam search (deterministic unless temperature > 0 and sample_beams)
     seed: int | None = None  # fixes the sampling RNG for a reproducible answer
 

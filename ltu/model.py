@@ -14,11 +14,12 @@ import torch
 from torch import nn
 
 from ltu.config import LTUConfig
+from ltu.errors import AudioTokenCountError
 from ltu.encoders import build_encoder
 from ltu.generation import GenerationSettings
 from ltu.processor import ModelInputs
 
-PROJECTOR_NORM_EPS = 1e-5  # ltu.md: LayerNorm(768) without affine parameters, PyTorch's default eps
+PROJECTOR_NORM_EPS = 1e-5  # paper.md "Audio tokens": LayerNorm(768) without affine parameters, PyTorch's default eps
 
 
 @dataclass
@@ -43,7 +44,7 @@ class LTUOutput:
 
 
 def audio_projector(encoder_width: int, llm_width: int) -> nn.Sequential:
-    """ltu.md: LayerNorm (no affine) then Linear; index 1 is ``audio_proj.1`` in the checkpoint."""
+    """paper.md "Audio tokens": LayerNorm (no affine) then Linear; index 1 is ``audio_proj.1`` in the checkpoint."""
     return nn.Sequential(
         nn.LayerNorm(encoder_width, eps=PROJECTOR_NORM_EPS, elementwise_affine=False),
         nn.Linear(encoder_width, llm_width),
@@ -94,7 +95,8 @@ class LTUModel(nn.Module):
         expected = int(audio_mask.sum())
         given = 0 if audio_embeds is None else int(audio_embeds.shape[0])
         if expected != given:
-            raise ValueError(f"input_ids mark {expected} audio positions but the encoder produced {given} tokens")
+            raise AudioTokenCountError(f"input_ids mark {expected} audio positions but the encoder produced "
+                                       f"{given} tokens.")
         if expected == 0:
             return embeds
         mask = audio_mask.to(embeds.device).unsqueeze(-1)  # (B, L, 1)

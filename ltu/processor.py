@@ -19,7 +19,7 @@ from ltu.audio.decode import Audio, audio_from_array, load_audio
 from ltu.audio.features import extract_features, window_spans
 from ltu.config import LTUConfig
 from ltu.encoders import tokens_for_window
-from ltu.errors import ConfigError
+from ltu.errors import AudioTokenCountError, ConfigError
 from ltu.prompt import PromptFormatter, Turn
 
 IGNORE_INDEX = -100  # label value that the loss skips (PyTorch's cross-entropy default)
@@ -35,7 +35,7 @@ class AudioFeatures:
     window_tokens: list[int]  # leading tokens kept from each window's encoder output
     audio: Audio | None = None
     encoded: torch.Tensor | None = None  # (num_tokens, D) kept encoder tokens, when computed already
-    transcript: str = ""  # what is said in the clip, when the config asks for transcripts and speech is heard
+    transcript: str = ""  # what is said in the clip, filled by a transcriber (see ltu.transcribe); "" for none
 
     @property
     def num_tokens(self) -> int:
@@ -92,7 +92,6 @@ class LTUProcessor:
         self.eos_id = _required_id(tokenizer, "eos_token_id")
         self.pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else self.eos_id
         self.bos_id = tokenizer.bos_token_id if _adds_bos(tokenizer) else None
-        self._transcriber: Any = None  # loaded on first use
 
     # ----- audio
     def load_audio(self, source: AudioSource) -> Audio:
@@ -104,30 +103,15 @@ class LTUProcessor:
             return audio_from_array(np.asarray(samples), int(rate), self.config.frontend)
         return load_audio(source, self.config.frontend)
 
-    def audio_features(self, source: AudioSource, transcribe: bool = True) -> AudioFeatures:
-        """Encoder features of a clip, split into consecutive encoder windows.
-
-        ``transcribe=False`` skips the transcript even when the config asks for one.
-        """
+    def audio_features(self, source: AudioSource) -> AudioFeatures:
+        """Encoder features of a clip, split into consecutive encoder windows."""
         audio = self.load_audio(source)
         features = extract_features(audio.samples, self.config.frontend)  # (W, ...)
         spans = window_spans(len(audio.samples), self.config.frontend)
         counts = [tokens_for_window(self.config.encoder, self.config.frontend, end - start) for start, end in spans]
         if len(counts) != features.shape[0]:
             raise RuntimeError(f"front end gave {features.shape[0]} windows but {len(counts)} spans")
-        return AudioFeatures(features, counts, audio, transcript=self.transcript(audio) if transcribe else "")
-
-    def transcript(self, audio: Audio) -> str:
-        """The clip's speech as text when the config asks for transcripts ('' without speech)."""
-        source = self.config.prompt.transcript_source
-        if not source:
-            return ""
-        if self._transcriber is None:
-            from ltu.transcribe import Transcriber
-
-            self._transcriber = Transcriber.from_source(source)
-        result = self._transcriber.transcribe(audio.samples)
-        return result.text.strip() if result.has_speech else ""
+        return AudioFeatures(features, counts, audio)
 
     # ----- prompts
     def first_turn(self, turn: Turn, num_audio_tokens: int) -> Segment:
@@ -137,7 +121,7 @@ class LTUProcessor:
         before = self._encode(text.before_audio)
         after = self._encode(text.after_audio)
         if self.config.prompt.audio_position == "start":
-            head, tail = [], bos + after  # ltu.md: audio goes in front of BOS
+            head, tail = [], bos + after  # paper.md "Audio in the LLM": audio goes in front of BOS
         else:
             head, tail = bos + before, after
         ids = head + [self.pad_id] * num_audio_tokens + tail
@@ -169,7 +153,7 @@ class LTUProcessor:
                          train_on_inputs: bool = True, max_text_tokens: int | None = None) -> Segment:
         """One supervised example: prompt + answer + EOS, with labels.
 
-        ltu.md: the paper trains on prompt and answer text (``train_on_inputs``); audio
+        paper.md "Training curriculum": the paper trains on prompt and answer text (``train_on_inputs``); audio
         positions carry no loss; text is cut at ``max_text_tokens`` (108 in the paper)
         and EOS is appended only when it fits.
         """
@@ -199,7 +183,8 @@ class LTUProcessor:
         for seg, clip in zip(segments, clips):
             expected = clip.num_tokens if clip is not None else 0
             if sum(seg.audio_mask) != expected:
-                raise ConfigError(f"a prompt has {sum(seg.audio_mask)} audio positions but its clip gives {expected} tokens")
+                raise AudioTokenCountError(f"A prompt marks {sum(seg.audio_mask)} audio positions but its clip gives "
+                                           f"{expected} tokens.")
         width = max(len(s) for s in segments)
         with_labels = all(s.labels is not None for s in segments)
         rows = [self._pad(s, width, padding_side) for s in segments]

@@ -18,7 +18,7 @@ from typing import Any
 from ltu.config import PromptConfig
 from ltu.errors import ConfigError
 
-# ltu.md: the paper's "alpaca_short" template; the answer follows "### Response:\n".
+# paper.md "Prompt and generation": the paper's "alpaca_short" template; the answer follows "### Response:\n".
 ALPACA_SHORT = "### Instruction:\n{instruction}\n\n### Response:\n"
 ALPACA_SHORT_INPUT = "### Instruction:\n{instruction}\n\n### Input:\n{input}\n\n### Response:\n"
 # Between an answer's end and the next instruction (multi-turn is our extension: the

@@ -14,12 +14,12 @@ from typing import Any, Literal
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer, BitsAndBytesConfig
 
-from ltu.errors import CheckpointError, DeviceError
+from ltu.errors import CheckpointError, DeviceError, hub_fetch_failed
+from ltu.weights.packaged import locate
 
 Quantization = Literal["none", "8bit", "4bit"]
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
-PACKAGED_PREFIX = "packaged:"  # models converted locally from weights inside pip packages
-CPU_4BIT_BLOCK = 32  # bitsandbytes' CPU 4-bit kernel needs out_features divisible by 32 (offline-assets.md)
+CPU_4BIT_BLOCK = 32  # bitsandbytes 0.50's CPU 4-bit kernel rejects layers whose out_features is not a multiple of 32
 
 
 @dataclass(frozen=True)
@@ -66,16 +66,6 @@ class Runtime:
         return BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_compute_dtype=self.torch_dtype())
 
 
-def locate(name: str) -> str:
-    """Where a model named in a config lives: ``packaged:NAME`` -> a folder converted from
-    weights that ship inside Python packages (``ltu.packaged``); anything else unchanged."""
-    if name.startswith(PACKAGED_PREFIX):
-        from ltu.packaged import resolve
-
-        return str(resolve(name[len(PACKAGED_PREFIX):]))
-    return name
-
-
 def load_llm(name: str, runtime: Runtime) -> tuple[Any, Any]:
     """Load the base causal LM and its tokenizer from a hub id, a folder or ``packaged:NAME``."""
     name = locate(name)
@@ -109,6 +99,4 @@ def _not_found(name: str, what: str, err: Exception) -> str:
         return f"The {what} folder {name} could not be read: {err}"
     if os.path.exists(name) or name.startswith((".", "/", "~")):
         return f"The {what} {name} is not a folder that holds a model."
-    return (f"The {what} '{name}' is not a local folder and could not be fetched from the Hugging Face Hub "
-            f"(offline, or no such repository). Download it where there is network access "
-            f"(`hf download {name} --local-dir DIR`) and pass DIR instead.")
+    return hub_fetch_failed(name, what)

@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from ltu.config import whisper_frontend
+from ltu.config import LTUConfig, whisper_frontend
 from ltu.errors import CheckpointError, EmptyAudioError, InvalidAudioError
 
 DEFAULT_SOURCE = "packaged:whisper-base"
@@ -77,11 +77,30 @@ class Transcriber:
         with torch.inference_mode():
             return whisper.transcribe(samples, language, self.no_speech_threshold)
 
+    def heard(self, samples_16k: np.ndarray) -> str:
+        """The speech in a clip as text, or "" when no speech was found."""
+        result = self.transcribe(samples_16k)
+        return result.text.strip() if result.has_speech else ""
+
     def _whisper(self) -> _Whisper:
         with self._lock:
             if self._loaded is None:
                 self._loaded = _Whisper.load(self.source, self.device)
             return self._loaded
+
+
+_SHARED: dict[str, Transcriber] = {}
+_SHARED_LOCK = threading.Lock()
+
+
+def transcriber_for(config: LTUConfig) -> Transcriber | None:
+    """The transcriber a model's config asks for (``prompt.transcript_source``), shared by every
+    caller in this process so the Whisper model loads once; None when the model takes no transcript."""
+    source = config.prompt.transcript_source
+    if not source:
+        return None
+    with _SHARED_LOCK:
+        return _SHARED.setdefault(source, Transcriber(source))
 
 
 def compression_ratio(text: str) -> float:
@@ -128,7 +147,7 @@ class _Whisper:
     def load(cls, source: str, device: torch.device) -> _Whisper:
         from transformers import WhisperForConditionalGeneration, WhisperTokenizer
 
-        from ltu.runtime import locate
+        from ltu.weights.packaged import locate
 
         folder = locate(source)
         try:

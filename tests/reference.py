@@ -1,4 +1,4 @@
-"""The original LTU computation, written from ltu.md alone with plain torch ops.
+"""The original LTU computation, written from docs/paper.md alone with plain torch ops.
 
 Tests compare our modules against these functions; they share no code with ``ltu``.
 """
@@ -12,7 +12,7 @@ import torch.nn.functional as F
 
 
 def reference_forward(sd: dict[str, torch.Tensor], features: torch.Tensor, heads: int, depth: int, eps: float):
-    """LTU's encoder written from ltu.md alone with plain torch ops; returns (patch tokens, audio tokens)."""
+    """LTU's encoder written from docs/paper.md alone with plain torch ops; returns (patch tokens, audio tokens)."""
     dim = sd["modality_a"].shape[-1]
     image = features.transpose(1, 2).unsqueeze(1)  # (B, 1, F, T)
     x = F.conv2d(image, sd["patch_embed_a.proj.weight"], sd["patch_embed_a.proj.bias"], stride=16)
@@ -39,7 +39,7 @@ def reference_ltu_text_logits(official: dict[str, torch.Tensor], llm_dir: str, f
                               text_ids: list[int], heads: int, depth: int, lora_alpha: float) -> torch.Tensor:
     """Text logits of the original LTU for one clip, from a released-layout state dict.
 
-    ltu.md: the encoder's 32 tokens go through LayerNorm (no affine) + ``audio_proj.1``,
+    docs/paper.md: the encoder's 32 tokens go through LayerNorm (no affine) + ``audio_proj.1``,
     are placed before all text embeddings (BOS included), run through LLaMA with LoRA on
     q/v (W + B A alpha / r), and the audio positions are dropped from the logits.
     """
@@ -64,3 +64,24 @@ def reference_ltu_text_logits(official: dict[str, torch.Tensor], llm_dir: str, f
 
 def _lora(state: dict[str, torch.Tensor], stem: str) -> torch.Tensor:
     return state.get(f"{stem}.default.weight", state.get(f"{stem}.weight"))
+
+
+def official_state_dict_from_parts(
+    encoder: dict[str, torch.Tensor],
+    projector: dict[str, torch.Tensor],
+    lora: dict[str, torch.Tensor],
+    with_default: bool = True,
+) -> dict[str, torch.Tensor]:
+    """Parts -> a state dict in the released layout (docs/paper.md "Released checkpoints").
+
+    ``lora`` keys are peft's (``...lora_A.weight``); ``with_default`` writes peft 0.3's adapter
+    name into them (``...lora_A.default.weight``) as the released files do.
+    """
+    prefix = "base_model.model.model."
+    state = {f"{prefix}audio_encoder.{k}": v for k, v in encoder.items()}
+    state.update({f"{prefix}audio_proj.{k}": v for k, v in projector.items()})
+    for key, tensor in lora.items():
+        if not key.endswith(".weight"):
+            raise ValueError(f"{key} is not a peft LoRA weight key.")
+        state[key[: -len(".weight")] + ".default.weight" if with_default else key] = tensor
+    return state

@@ -29,7 +29,7 @@ pytest.importorskip("gradio", reason="the web app needs gradio")
 
 from test_app import endless, make_tiny_checkpoint, serve  # noqa: E402
 
-# offline-assets.md: headless chromium with nothing phoning home, and a fake microphone.
+# Headless Debian chromium with nothing phoning home, and a fake microphone.
 CHROMIUM_FLAGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                   "--disable-background-networking", "--disable-component-update", "--disable-sync",
                   "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream"]

@@ -20,7 +20,7 @@ BLOCK_PARTS += ["norm2", "norm2_a", "norm2_v", "mlp.fc1", "mlp.fc2"]
 
 
 def official_encoder_names(depth: int) -> set[str]:
-    """The released checkpoint's encoder keys (after 'audio_encoder.'), written out from ltu.md."""
+    """The released checkpoint's encoder keys (after 'audio_encoder.'), written out from paper.md "Audio encoder"."""
     names = {"patch_embed_a.proj.weight", "patch_embed_a.proj.bias", "pos_embed_a", "modality_a"}
     names |= {"norm_a.weight", "norm_a.bias"}
     blocks = [f"blocks_a.{i}" for i in range(depth - 1)] + ["blocks_u.0"]
@@ -55,7 +55,7 @@ def test_paper_size_shapes_parameter_count_and_parity() -> None:
     assert shapes["blocks_a.10.attn.qkv.weight"] == (2304, 768)
     assert shapes["blocks_u.0.mlp.fc1.weight"] == (3072, 768)
     assert "blocks_a.11.attn.qkv.weight" not in shapes
-    assert sum(p.numel() for p in enc.parameters()) == 85_721_088  # ltu.md: encoder parameters
+    assert sum(p.numel() for p in enc.parameters()) == 85_721_088  # paper.md "Audio encoder": encoder parameters
     assert (enc.tokens_per_window, enc.width) == (32, 768)
     with torch.no_grad():  # the init leaves norms at 1 and biases at 0: move them so that each one counts
         for name, param in enc.named_parameters():

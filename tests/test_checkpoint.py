@@ -11,7 +11,7 @@ from safetensors.torch import load_file, save_file
 from conftest import ASSETS, TINY_WHISPER, make_llm_folder, randomize_lora, tiny_config
 from ltu.checkpoint import (ADAPTER_DIR, ADAPTER_WEIGHTS, AUDIO_WEIGHTS, CONFIG_FILE, build_model, load_pretrained,
                             save_pretrained)
-from ltu.config import LTUConfig
+from ltu.config import PAPER_LLM, LTUConfig
 from ltu.errors import CheckpointError, ConfigError
 from ltu.info import describe_checkpoint
 from ltu.prompt import Turn
@@ -138,7 +138,7 @@ def test_missing_base_llm_gives_a_clear_error(saved, tmp_path, monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     folder = save_pretrained(model, tmp_path / "ckpt")
     with pytest.raises(CheckpointError, match="base LLM"):
-        load_pretrained(folder, llm="lmsys/vicuna-7b-v1.1")
+        load_pretrained(folder, llm=PAPER_LLM)
 
 
 def test_llm_override_loads_another_copy_of_the_base(saved, tmp_path):

@@ -9,11 +9,10 @@ from conftest import ASSETS
 from ltu.checkpoint import load_pretrained
 from ltu.cli import main
 from ltu.config import EncoderConfig, FrontEndConfig
-from ltu.convert import convert_official
+from ltu.weights.convert import convert_official
 from ltu.encoders import CAVMAEEncoder
-from ltu.official import official_state_dict_from_parts
 from ltu.prompt import Turn
-from reference import reference_ltu_text_logits
+from reference import official_state_dict_from_parts, reference_ltu_text_logits
 
 WIDTH, HEADS, DEPTH, LAYERS, RANK, LLM_WIDTH = 64, 4, 3, 2, 8, 64
 

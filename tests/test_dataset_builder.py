@@ -7,7 +7,6 @@ the tests that build are skipped (with the builder's own message) where any is m
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import json
 from pathlib import Path
 
@@ -16,10 +15,11 @@ import pytest
 import soundfile
 
 from ltu.audio.decode import load_audio
-from ltu_data import labels as L
-from ltu_data import phrases, questions, sources
-from ltu_data.build import SILENCE_BASELINE_S, UNSEEN_CLASSES, OutputFolderError, build
-from ltu_data.mixing import loudness_db
+from ltu.errors import USER_ERROR
+from train.builder import labels as L
+from train.builder import phrases, questions, sources
+from train.builder.build import SILENCE_BASELINE_S, UNSEEN_CLASSES, OutputFolderError, build
+from train.builder.mixing import loudness_db
 
 REPO = Path(__file__).resolve().parent.parent
 ROW_FIELDS = ["instruction", "input", "audio_id", "dataset", "task", "output"]
@@ -218,11 +218,10 @@ def test_refuses_to_overwrite_a_folder_it_did_not_make(tmp_path: Path) -> None:
 
 
 def test_command_line_reports_user_errors(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
-    spec = importlib.util.spec_from_file_location("build_script", REPO / "scripts" / "build_ltu_small_data.py")
-    script = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(script)
+    from train.builder.__main__ import main
+
     (tmp_path / "notes.txt").write_text("mine")
-    assert script.main(["--out", str(tmp_path), "--size", "tiny"]) == 2
+    assert main(["--out", str(tmp_path), "--size", "tiny"]) == USER_ERROR
     assert "error:" in capsys.readouterr().err
 
 

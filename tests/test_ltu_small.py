@@ -50,3 +50,5 @@ def test_command_line_answers_offline():
                           text=True, timeout=600, env={**__import__("os").environ, "HF_HUB_OFFLINE": "1"})
     assert done.returncode == 0, done.stderr[-500:]
     assert done.stdout.strip()
+    # Quiet: the answer on stdout, and on stderr only the audio-facts line (no library warnings or bars).
+    assert [line for line in done.stderr.splitlines() if not line.startswith("Audio: ")] == [], done.stderr[-500:]

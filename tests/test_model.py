@@ -8,6 +8,7 @@ import torch.nn.functional as F
 
 from conftest import ASSETS, randomize_lora, tiny_config
 from ltu.checkpoint import build_model
+from ltu.errors import AudioTokenCountError
 from ltu.generation import GenerationSettings
 from ltu.processor import IGNORE_INDEX
 from ltu.prompt import Turn
@@ -80,7 +81,7 @@ def test_audio_count_mismatch_fails_loudly(built):
     model, processor = built
     inputs, _ = batch(processor, ITEMS[:1])
     inputs.audio_mask[0, 0] = False
-    with pytest.raises(ValueError, match="audio positions"):
+    with pytest.raises(AudioTokenCountError, match="audio positions"):
         model(**inputs.as_kwargs())
 
 

@@ -12,12 +12,12 @@ from transformers import LlamaConfig, LlamaForCausalLM
 from ltu.config import EncoderConfig, FrontEndConfig
 from ltu.encoders import CAVMAEEncoder
 from ltu.errors import CheckpointError
-from ltu.official import (
+from ltu.weights.official import (
     OFFICIAL_PREFIX,
     load_official_file,
-    official_state_dict_from_parts,
     split_official_state_dict,
 )
+from reference import official_state_dict_from_parts
 
 ENCODER = EncoderConfig(embed_dim=64, depth=2, num_heads=4)
 FRONTEND = FrontEndConfig(window_frames=256)
@@ -25,7 +25,7 @@ LLM_WIDTH, LAYERS, RANK = 96, 3, 4
 
 
 def released_layout(default_on_layers: set[int] = frozenset(range(LAYERS))) -> dict[str, torch.Tensor]:
-    """A state dict named and shaped like ltu_ori_paper.bin (tiny sizes), written out by hand from ltu.md.
+    """A state dict named and shaped like ltu_ori_paper.bin (tiny sizes), written out by hand from paper.md "Released checkpoints".
 
     LoRA keys carry peft 0.3's ``.default`` on the layers in ``default_on_layers`` and not on the others.
     """

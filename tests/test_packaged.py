@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 import torch
 
-from ltu import ct2, packaged
+from ltu.weights import ct2, packaged
 from ltu.errors import CheckpointError
 
 ASTERISK = Path("/usr/share/asterisk/sounds/en_US_f_Allison")  # Debian asterisk-core-sounds-en-wav
@@ -72,7 +72,7 @@ def fake_model(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict:
 def test_cache_root_follows_the_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.delenv(packaged.CACHE_ENV, raising=False)
     assert packaged.cache_root() == packaged.REPO / ".cache" / "ltu"
-    assert (packaged.REPO / "ltu" / "packaged.py").is_file()
+    assert (packaged.REPO / "ltu" / "weights" / "packaged.py").is_file()
     monkeypatch.setenv(packaged.CACHE_ENV, str(tmp_path))
     assert packaged.cache_root() == tmp_path
 
@@ -96,7 +96,7 @@ def test_resolve_converts_once_and_then_returns_fast(fake_model: dict) -> None:
     assert time.perf_counter() - start < 0.05
     assert fake_model["calls"] == 1
     assert (folder / packaged.MARKER).stat().st_mtime_ns == mtime
-    assert not list(folder.parent.glob(".partial-*"))
+    assert not list(folder.parent.glob(".*.partial-*"))
 
 
 def test_a_folder_without_marker_is_converted_again(fake_model: dict) -> None:

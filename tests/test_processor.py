@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from conftest import ASSETS, make_tokenizer, sine, tiny_config
-from ltu.errors import ConfigError
+from ltu.errors import AudioTokenCountError
 from ltu.processor import IGNORE_INDEX, AudioFeatures, LTUProcessor, Segment
 from ltu.prompt import ALPACA_SHORT, ALPACA_SHORT_INPUT, Turn
 
@@ -100,7 +100,7 @@ def test_collate_rejects_audio_count_mismatch(tokenizer, tiny_llm):
     proc = processor(tokenizer, tiny_llm)
     seg = proc.first_turn(Turn("What?"), 3)
     clip = AudioFeatures(torch.zeros(1, 3), [4])
-    with pytest.raises(ConfigError):
+    with pytest.raises(AudioTokenCountError):  # the model raises the same type when it sees a mismatch
         proc.collate([seg], [clip])
 
 
@@ -134,24 +134,19 @@ def test_segment_addition_keeps_labels_only_when_both_have_them():
 class FakeTranscriber:
     """Stands in for Whisper: 'hears' speech in clips longer than two seconds."""
 
-    def transcribe(self, samples):
-        heard = len(samples) > 2 * 16_000
-        return type("T", (), {"text": " press one for sales " if heard else "", "has_speech": heard})()
+    def heard(self, samples):
+        return "press one for sales" if len(samples) > 2 * 16_000 else ""
 
 
 def test_transcript_fills_the_first_turn_input_only(tokenizer, tiny_llm):
-    import dataclasses
-
     from ltu.chat import ChatSession
+    from ltu.checkpoint import build_model
 
-    config = tiny_config(tiny_llm)
-    config = dataclasses.replace(config, prompt=dataclasses.replace(config.prompt, transcript_source="fake"))
-    proc = LTUProcessor(config, tokenizer)
-    proc._transcriber = FakeTranscriber()
-    clip = proc.audio_features(ASSETS / "cat.mp3")  # 3.05 s: "speech"
-    assert clip.transcript == "press one for sales"
-    assert proc.audio_features(ASSETS / "sheep.mp3").transcript == ""  # 0.9 s: no speech heard
-    session = ChatSession.__new__(ChatSession)  # prompt layout only: no model needed
-    session.processor, session.clip, session.exchanges = proc, clip, []
+    model, proc = build_model(tiny_config(tiny_llm))
+    session = ChatSession(model, proc, ASSETS / "cat.mp3", transcriber=FakeTranscriber())  # 3.05 s: "speech"
+    assert session.clip.transcript == "press one for sales"
+    assert ChatSession(model, proc, ASSETS / "sheep.mp3", transcriber=FakeTranscriber()).clip.transcript == ""
+    assert ChatSession(model, proc, ASSETS / "cat.mp3", transcriber=None).clip.transcript == ""
+    assert proc.audio_features(ASSETS / "cat.mp3").transcript == ""  # the processor never transcribes
     text = tokenizer.decode(session.prompt_segment(Turn("What is said?")).ids, skip_special_tokens=True)
     assert text.endswith(ALPACA_SHORT_INPUT.format(instruction="What is said?", input="press one for sales"))

@@ -177,4 +177,4 @@ def test_paper_stage_configs_match_the_curriculum():
         cfg = load_train_config(REPO / "train" / "configs" / f"stage{stage}.yaml",
                                 ["train_data=x.json", "output_dir=o", "model=m.json"])
         assert (cfg.trainable, cfg.lr, cfg.epochs) == (groups, lr, epochs)
-        assert cfg.batch_size * cfg.grad_accum * 4 == 256  # ltu.md: effective batch 256 on 4 GPUs
+        assert cfg.batch_size * cfg.grad_accum * 4 == 256  # paper.md "Training curriculum": effective batch 256 on 4 GPUs

@@ -5,14 +5,13 @@ from __future__ import annotations
 import sys
 from typing import Sequence
 
-from ltu.errors import LTUError
+from ltu.errors import USER_ERROR, LTUError
 
 USAGE = """usage: python -m train [CONFIG.yaml] key=value ...
 
 Trains one stage of the LTU curriculum. CONFIG.yaml holds settings (see train/configs/);
 key=value pairs override them; unknown keys are errors. Multi-GPU: accelerate launch -m train ...
 """
-USER_ERROR = 2
 
 
 def main(argv: Sequence[str] | None = None) -> int:

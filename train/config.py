@@ -6,19 +6,19 @@ import dataclasses
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, get_type_hints
+from typing import Any, Literal
 
 import yaml
 
+from ltu.config import dataclass_from_dict
 from ltu.errors import ConfigError
 
-Group = Literal["encoder", "projector", "lora"]
 GROUPS = ("encoder", "projector", "lora")
 
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """One training stage. Defaults follow the paper where it says something (ltu.md)."""
+    """One training stage. Defaults follow the paper where it says something (paper.md "Training curriculum")."""
 
     # --- what to train
     train_data: str  # JSON list or JSON Lines of OpenAQA rows
@@ -28,7 +28,7 @@ class TrainConfig:
     trainable: tuple[str, ...] = ("projector",)  # groups that learn: encoder, projector, lora
     data_root: str | None = None  # relative audio_id paths are read from here (default: the data file's folder)
     eval_data: str | None = None  # optional held-out rows: loss reported at every checkpoint
-    # --- optimisation (ltu.md: AdamW, 100 warm-up steps, stage lrs 1e-3 / 1e-4)
+    # --- optimisation (paper.md "Training curriculum": AdamW, 100 warm-up steps, stage lrs 1e-3 / 1e-4)
     lr: float = 1e-3
     epochs: float = 1.0
     max_steps: int = 0  # >0 overrides epochs
@@ -39,8 +39,8 @@ class TrainConfig:
     weight_decay: float = 0.0
     max_grad_norm: float = 1.0  # 0 disables clipping
     # --- data
-    train_on_inputs: bool = True  # ltu.md: the paper's scripts train on prompt and answer
-    max_text_tokens: int = 108  # ltu.md: sequences cut at 108 text tokens
+    train_on_inputs: bool = True  # paper.md "Training curriculum": the paper's scripts train on prompt and answer
+    max_text_tokens: int = 108  # paper.md "Training curriculum": sequences cut at 108 text tokens
     skip_bad_rows: bool = False  # otherwise a validation report stops the run
     cache_dir: str | None = None  # feature cache (default: <data folder>/.ltu-cache)
     transcripts: bool = True  # fill empty input fields with the model's transcriber (if its config names one)
@@ -64,8 +64,14 @@ class TrainConfig:
             raise ConfigError(f"trainable must name some of {', '.join(GROUPS)}; got {list(self.trainable)}.")
         if self.init_from is None and self.model is None:
             raise ConfigError("Say where the model comes from: init_from (a checkpoint) or model (an ltu_config.json).")
-        if self.batch_size < 1 or self.grad_accum < 1:
-            raise ConfigError("batch_size and grad_accum must be at least 1.")
+        if self.batch_size < 1 or self.grad_accum < 1 or self.log_every < 1:
+            raise ConfigError("batch_size, grad_accum and log_every must be at least 1.")
+        for name in ("lr", "epochs"):
+            if getattr(self, name) <= 0:
+                raise ConfigError(f"{name} must be above 0, not {getattr(self, name)}.")
+        for name in ("max_steps", "warmup_steps", "weight_decay", "max_grad_norm", "save_every"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"{name} must not be negative, not {getattr(self, name)}.")
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict (tuples as lists)."""
@@ -92,34 +98,8 @@ def load_train_config(path: str | Path | None, overrides: list[str] = ()) -> Tra
 
 
 def build_train_config(data: dict[str, Any]) -> TrainConfig:
-    """A TrainConfig from a dict; unknown keys and wrong types are errors with the known keys listed."""
-    hints = get_type_hints(TrainConfig)
-    names = [f.name for f in dataclasses.fields(TrainConfig)]
-    unknown = sorted(set(data) - set(names))
-    if unknown:
-        raise ConfigError(f"Unknown training setting(s): {', '.join(unknown)}. Known: {', '.join(names)}.")
-    values = {}
-    for key, value in data.items():
-        if key == "trainable":
-            value = tuple([value] if isinstance(value, str) else value)
-        elif value is not None and hints[key] in (int, float):
-            value = _number(key, value, hints[key])
-        values[key] = value
-    try:
-        return TrainConfig(**values)
-    except TypeError as err:
-        raise ConfigError(f"Training config incomplete: {err}") from err
-
-
-def _number(key: str, value: Any, kind: type) -> int | float:
-    """YAML reads 5e-4 as text; accept any number written as text, reject the rest."""
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise ConfigError(f"{key} must be a number, not {value!r}.") from None
-    if kind is int and not number.is_integer():
-        raise ConfigError(f"{key} must be a whole number, not {value!r}.")
-    return int(number) if kind is int else number
+    """A TrainConfig from a dict; unknown keys and wrong types or values are errors with a sentence."""
+    return dataclass_from_dict(TrainConfig, data, "the training config", what="training setting")
 
 
 def _relative_to(data: dict[str, Any], base: Path) -> None:

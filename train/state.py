@@ -17,7 +17,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from ltu.checkpoint import save_pretrained
+from ltu.checkpoint import TRAINED_MODEL_DIR, save_pretrained
+from ltu.files import staged_folder
 from ltu.model import LTUModel
 
 CHECKPOINTS = "checkpoints"
@@ -43,19 +44,15 @@ def save_checkpoint(output_dir: Path, model: LTUModel, optimizer: Any, scheduler
     """Write a resumable checkpoint for ``progress.step`` and prune older ones."""
     root = output_dir / CHECKPOINTS
     target = root / f"{STEP_PREFIX}{progress.step:06d}"
-    staging = root / f".{target.name}.partial"
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir(parents=True)
-    save_pretrained(model, staging / "model")
-    torch.save({
-        "trainable": trainable_state(model),
-        "optimizer": optimizer.state_dict(),
-        "scheduler": scheduler.state_dict(),
-        "progress": progress.__dict__,
-        "rng": _rng_state(),
-    }, staging / STATE_FILE)
-    shutil.rmtree(target, ignore_errors=True)
-    staging.rename(target)
+    with staged_folder(target) as staging:
+        save_pretrained(model, staging / TRAINED_MODEL_DIR)
+        torch.save({
+            "trainable": trainable_state(model),
+            "optimizer": optimizer.state_dict(),
+            "scheduler": scheduler.state_dict(),
+            "progress": progress.__dict__,
+            "rng": _rng_state(),
+        }, staging / STATE_FILE)
     for old in sorted(root.glob(f"{STEP_PREFIX}*"))[:-keep] if keep > 0 else []:
         shutil.rmtree(old, ignore_errors=True)
     return target

@@ -2,8 +2,8 @@
 
 Files go through PyAV (FFmpeg): wav (8/16/24/32-bit int, 32-bit float), mp3, flac,
 ogg/vorbis, ogg/opus, webm/opus (browser microphones) and m4a/aac all work. Arrays from a
-microphone widget take the same path after decoding: one channel is kept (``ltu.md``:
-the first), the rate is converted with soxr, and audio longer than ``max_seconds`` is
+microphone widget take the same path after decoding: one channel is kept (the first, as
+``docs/paper.md`` "Audio front end" says), the rate is converted with soxr, and audio longer than ``max_seconds`` is
 cut. ``AudioInfo`` records what was done so callers can tell the user.
 
 Every problem a user can cause raises a typed error from ``ltu.errors`` whose message is

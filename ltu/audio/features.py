@@ -4,7 +4,7 @@ Audio longer than one encoder window is not cut: its features are split into
 consecutive windows (``window_frames`` frames each, the last one padded), and
 ``window_spans`` says which samples of real audio each window covers.
 
-``kaldi_fbank`` is our torch version of Kaldi's filter bank with the settings ``ltu.md``
+``kaldi_fbank`` is our torch version of Kaldi's filter bank with the settings of ``docs/paper.md``, "Audio front end"
 lists (torchaudio is not used: its registry wheels are CUDA builds that break CPU torch).
 It computes in float64 and returns float32; given the same waveform it equals
 transformers' ``ASTFeatureExtractor`` (numpy path) to one float32 step (~1e-6), see
@@ -14,7 +14,9 @@ transformers' ``ASTFeatureExtractor`` (numpy path) to one float32 step (~1e-6), 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from functools import lru_cache
+from typing import Callable
 
 import numpy as np
 import torch
@@ -23,7 +25,7 @@ from transformers import WhisperFeatureExtractor
 from ltu.config import FrontEndConfig
 from ltu.errors import ConfigError, EmptyAudioError
 
-# Kaldi defaults that LTU keeps (torchaudio.compliance.kaldi.fbank's defaults, ltu.md):
+# Kaldi defaults that LTU keeps (torchaudio.compliance.kaldi.fbank's defaults, paper.md "Audio front end"):
 PREEMPHASIS = 0.97  # pre-emphasis coefficient; a frame's first sample uses itself as its predecessor
 LOW_FREQ_HZ = 20.0  # lowest mel-bank edge; the highest is the Nyquist frequency
 LOG_FLOOR = float(torch.finfo(torch.float32).eps)  # 1.1920929e-07: energies are floored here before the log
@@ -34,7 +36,7 @@ MEL_BREAK_HZ = 700.0
 def kaldi_fbank(samples: torch.Tensor, config: FrontEndConfig) -> torch.Tensor:
     """Log-mel filter bank of a mono waveform, [n] -> [frames, num_mel_bins], not normalised.
 
-    Kaldi settings (ltu.md): waveform mean removed, Hanning window, snip_edges, dither 0,
+    Kaldi settings (paper.md "Audio front end"): waveform mean removed, Hanning window, snip_edges, dither 0,
     no energy term (so htk_compat changes nothing). A waveform shorter than one frame is
     zero-padded to one frame.
     """
@@ -44,7 +46,7 @@ def kaldi_fbank(samples: torch.Tensor, config: FrontEndConfig) -> torch.Tensor:
         raise EmptyAudioError("The audio holds no samples, so it has no features.")
     frame_length, frame_shift = _frame_sizes(config)
     wave = samples.to(torch.float64)
-    wave = wave - wave.mean()  # ltu.md: subtract the waveform's mean
+    wave = wave - wave.mean()  # paper.md "Audio front end": subtract the waveform's mean
     if wave.numel() < frame_length:
         wave = torch.nn.functional.pad(wave, (0, frame_length - wave.numel()))
 
@@ -105,9 +107,7 @@ def whisper_windows(samples: torch.Tensor, config: FrontEndConfig) -> torch.Tens
 
 def num_windows(num_samples: int, config: FrontEndConfig) -> int:
     """How many encoder windows a waveform of num_samples fills (at least one)."""
-    if config.kind == "whisper":
-        return max(1, math.ceil(num_samples / config.window_samples))
-    return max(1, math.ceil(_num_frames(num_samples, config) / config.window_frames))
+    return max(1, _front_end(config).count_windows(num_samples, config))
 
 
 def window_spans(num_samples: int, config: FrontEndConfig) -> list[tuple[int, int]]:
@@ -126,12 +126,27 @@ def extract_features(samples: np.ndarray | torch.Tensor, config: FrontEndConfig)
 
     "fbank": [W, window_frames, num_mel_bins]; "whisper": [W, num_mel_bins, window_frames].
     """
-    wave = torch.as_tensor(samples, dtype=torch.float32)
-    if config.kind == "fbank":
-        return fbank_windows(wave, config)
-    if config.kind == "whisper":
-        return whisper_windows(wave, config)
-    raise ConfigError(f"Unknown front end kind {config.kind!r}; expected 'fbank' or 'whisper'.")
+    return _front_end(config).windows(torch.as_tensor(samples, dtype=torch.float32), config)
+
+
+@dataclass(frozen=True)
+class _FrontEnd:
+    windows: Callable[[torch.Tensor, FrontEndConfig], torch.Tensor]  # waveform -> (W, ...) feature windows
+    count_windows: Callable[[int, FrontEndConfig], int]  # samples -> windows they start
+
+
+FRONT_ENDS = {
+    # The filter bank counts frames: a tail shorter than one frame starts no window.
+    "fbank": _FrontEnd(lambda wave, c: fbank_windows(wave, c),
+                       lambda n, c: math.ceil(_num_frames(n, c) / c.window_frames)),
+    "whisper": _FrontEnd(lambda wave, c: whisper_windows(wave, c), lambda n, c: math.ceil(n / c.window_samples)),
+}
+
+
+def _front_end(config: FrontEndConfig) -> _FrontEnd:
+    if config.kind not in FRONT_ENDS:
+        raise ConfigError(f"Unknown front end kind {config.kind!r}; known: {', '.join(map(repr, FRONT_ENDS))}.")
+    return FRONT_ENDS[config.kind]
 
 
 def _frame_sizes(config: FrontEndConfig) -> tuple[int, int]:

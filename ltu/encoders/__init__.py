@@ -1,7 +1,11 @@
 """Audio encoders: feature windows in, ``(W, tokens_per_window, width)`` audio tokens out.
 
-Every encoder exposes ``tokens_per_window`` and ``width``. ``tokens_for_window`` answers,
-from the configs alone, how many leading tokens of a window the processor keeps.
+Encoders are chosen by ``EncoderConfig.kind`` through one registry, ``ENCODERS``. Each
+encoder class answers, from the configs alone, which front end it reads
+(``frontend_kind``), the width of its tokens (``config_width``) and how many leading
+tokens of a window the LLM receives (``tokens_for_window``); a built encoder exposes
+``width`` and ``tokens_per_window``, and ``load_pretrained_weights(source)`` when its
+weights can come from outside the checkpoint.
 """
 
 from __future__ import annotations
@@ -9,36 +13,36 @@ from __future__ import annotations
 from torch import nn
 
 from ltu.config import EncoderConfig, FrontEndConfig
-from ltu.encoders.cavmae import CAVMAEEncoder, cavmae_tokens_per_window
-from ltu.encoders.whisper import WhisperAudioEncoder, whisper_architecture, whisper_tokens_for_samples
+from ltu.encoders.cavmae import CAVMAEEncoder
+from ltu.encoders.whisper import WhisperAudioEncoder, whisper_architecture
 from ltu.errors import ConfigError
+
+ENCODERS: dict[str, type] = {"cavmae": CAVMAEEncoder, "whisper": WhisperAudioEncoder}
 
 __all__ = [
     "CAVMAEEncoder",
+    "ENCODERS",
     "WhisperAudioEncoder",
     "build_encoder",
+    "encoder_class",
     "tokens_for_window",
     "whisper_architecture",
 ]
 
 
+def encoder_class(kind: str) -> type:
+    """The encoder class registered for ``kind``."""
+    try:
+        return ENCODERS[kind]
+    except KeyError:
+        raise ConfigError(f"Unknown encoder kind {kind!r}; known kinds: {', '.join(map(repr, ENCODERS))}.") from None
+
+
 def build_encoder(encoder: EncoderConfig, frontend: FrontEndConfig) -> nn.Module:
     """The encoder module ``encoder.kind`` names, randomly initialised."""
-    if encoder.kind == "cavmae":
-        return CAVMAEEncoder(encoder, frontend)
-    if encoder.kind == "whisper":
-        return WhisperAudioEncoder(encoder, frontend)
-    raise ConfigError(f"Unknown encoder kind {encoder.kind!r}; known kinds: 'cavmae', 'whisper'.")
+    return encoder_class(encoder.kind)(encoder, frontend)
 
 
 def tokens_for_window(encoder: EncoderConfig, frontend: FrontEndConfig, num_real_samples: int) -> int:
-    """Audio tokens the LLM receives for a window holding ``num_real_samples`` samples of real audio.
-
-    cavmae: always the full window (32 at paper size): the paper pads every clip to 10.24 s
-    and feeds all 32 tokens. whisper: only the leading tokens that cover real audio.
-    """
-    if encoder.kind == "cavmae":
-        return cavmae_tokens_per_window(encoder, frontend)
-    if encoder.kind == "whisper":
-        return whisper_tokens_for_samples(encoder, frontend, num_real_samples)
-    raise ConfigError(f"Unknown encoder kind {encoder.kind!r}; known kinds: 'cavmae', 'whisper'.")
+    """Audio tokens the LLM receives for a window holding ``num_real_samples`` samples of real audio."""
+    return encoder_class(encoder.kind).tokens_for_window(encoder, frontend, num_real_samples)

@@ -1,7 +1,6 @@
 """The paper's audio encoder: the audio branch of a fine-tuned CAV-MAE (a ViT on the filter bank).
 
-Facts from ``shared/reference/ltu.md`` ("Audio encoder", "From 512 patches to 32 audio
-tokens"). Module and parameter names reproduce the released checkpoint's encoder keys
+Facts from ``docs/paper.md`` ("Audio encoder", "Audio tokens"). Module and parameter names reproduce the released checkpoint's encoder keys
 (everything after ``base_model.model.model.audio_encoder.``), so
 ``load_state_dict(strict=True)`` accepts the released weights unchanged.
 
@@ -62,7 +61,7 @@ class Attention(nn.Module):
         if dim % num_heads:
             raise ConfigError(f"The encoder width {dim} is not divisible by its {num_heads} heads.")
         self.num_heads = num_heads
-        self.qkv = nn.Linear(dim, 3 * dim, bias=True)  # ltu.md: qkv bias
+        self.qkv = nn.Linear(dim, 3 * dim, bias=True)  # paper.md "Audio encoder": qkv bias
         self.proj = nn.Linear(dim, dim)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -83,7 +82,7 @@ class Mlp(nn.Module):
     def __init__(self, dim: int, hidden: int) -> None:
         super().__init__()
         self.fc1 = nn.Linear(dim, hidden)
-        self.act = nn.GELU()  # ltu.md: exact (erf) GELU
+        self.act = nn.GELU()  # paper.md "Audio encoder": exact (erf) GELU
         self.fc2 = nn.Linear(hidden, dim)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -120,6 +119,18 @@ class Block(nn.Module):
 class CAVMAEEncoder(nn.Module):
     """CAV-MAE audio branch plus LTU's pooling: ``(W, T, F)`` features -> ``(W, tokens_per_window, D)``."""
 
+    frontend_kind = "fbank"  # reads the paper's Kaldi filter bank
+
+    @staticmethod
+    def config_width(encoder: EncoderConfig) -> int:
+        """Width of the tokens handed to the projector (768 at paper size)."""
+        return encoder.embed_dim
+
+    @staticmethod
+    def tokens_for_window(encoder: EncoderConfig, frontend: FrontEndConfig, num_real_samples: int) -> int:
+        """Always the full window (32 at paper size): the paper pads every clip to 10.24 s and feeds all tokens."""
+        return frontend.window_frames // encoder.patch_size // encoder.time_pool
+
     def __init__(self, encoder: EncoderConfig, frontend: FrontEndConfig) -> None:
         super().__init__()
         p = encoder.patch_size
@@ -139,13 +150,13 @@ class CAVMAEEncoder(nn.Module):
         self.time_pool = encoder.time_pool
         self.output_scale = encoder.output_scale
         self.width = encoder.embed_dim
-        self.tokens_per_window = self.cols // encoder.time_pool  # 32 at paper size
+        self.tokens_per_window = self.tokens_for_window(encoder, frontend, 0)  # 32 at paper size
 
         dim = encoder.embed_dim
         self.patch_embed_a = PatchEmbed(p, dim)
         self.pos_embed_a = nn.Parameter(torch.zeros(1, self.rows * self.cols, dim))  # trainable, sin-cos init
         self.modality_a = nn.Parameter(torch.zeros(1, 1, dim))
-        # ltu.md: the first depth-1 blocks are modality-specific (blocks_a), the last is the shared block_u
+        # paper.md "Audio encoder": the first depth-1 blocks are modality-specific (blocks_a), the last is the shared block_u
         args = (dim, encoder.num_heads, encoder.mlp_ratio, encoder.layer_norm_eps)
         self.blocks_a = nn.ModuleList([Block(*args, audio_norms=False) for _ in range(encoder.depth - 1)])
         self.blocks_u = nn.ModuleList([Block(*args, audio_norms=True)])
@@ -190,13 +201,13 @@ class CAVMAEEncoder(nn.Module):
         windows, _, dim = tokens.shape
         x = tokens.reshape(windows, self.rows, self.cols, dim).mean(dim=1)  # (W, cols, D): mean over frequency rows
         x = x.reshape(windows, self.tokens_per_window, self.time_pool, dim).mean(dim=2)  # (W, cols/pool, D)
-        return x * self.output_scale  # ltu.md: divided by 50
+        return x * self.output_scale  # paper.md "Audio tokens": divided by 50
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
         """Normalised filter-bank windows ``(W, T, F)`` -> audio tokens ``(W, tokens_per_window, D)``."""
         return self.pool(self.patch_tokens(features))
 
-
-def cavmae_tokens_per_window(encoder: EncoderConfig, frontend: FrontEndConfig) -> int:
-    """Audio tokens per window without building the module (32 at paper size)."""
-    return frontend.window_frames // encoder.patch_size // encoder.time_pool
+    def load_pretrained_weights(self, source: str) -> None:
+        """Not available: the paper's encoder weights travel inside the checkpoint (or the released file)."""
+        raise ConfigError(f"encoder.source ({source!r}) names Whisper weights; a cavmae encoder's weights are "
+                          "stored in the checkpoint, so leave encoder.source empty.")

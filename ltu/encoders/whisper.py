@@ -19,7 +19,8 @@ from transformers.models.whisper.modeling_whisper import WhisperEncoder
 
 from ltu.config import EncoderConfig, FrontEndConfig
 from ltu.errors import CheckpointError, ConfigError
-from ltu.runtime import locate
+from ltu.weights.packaged import locate
+from ltu.weights.strict import load_strict
 
 CONV_STRIDE = 2  # Whisper's second input convolution has stride 2: two mel frames per encoder frame
 # WhisperConfig fields that shape the encoder; the decoder's are irrelevant here
@@ -86,6 +87,20 @@ def pool_frames(frames: torch.Tensor, group: int) -> torch.Tensor:
 class WhisperAudioEncoder(nn.Module):
     """Hugging Face ``WhisperEncoder`` plus time pooling: ``(W, mels, 3000)`` -> ``(W, tokens_per_window, d)``."""
 
+    frontend_kind = "whisper"  # reads Whisper log-mel windows
+
+    @staticmethod
+    def config_width(encoder: EncoderConfig) -> int:
+        """Width of the tokens handed to the projector (Whisper's d_model)."""
+        if encoder.whisper is None:
+            raise ConfigError("The Whisper encoder's architecture is unknown: set encoder.whisper or encoder.source.")
+        return int(encoder.whisper["d_model"])
+
+    @staticmethod
+    def tokens_for_window(encoder: EncoderConfig, frontend: FrontEndConfig, num_real_samples: int) -> int:
+        """The leading tokens of a window that cover real audio (at least 1, at most a full window)."""
+        return whisper_tokens_for_samples(encoder, frontend, num_real_samples)
+
     def __init__(self, encoder: EncoderConfig, frontend: FrontEndConfig) -> None:
         super().__init__()
         architecture = encoder.whisper
@@ -112,12 +127,6 @@ class WhisperAudioEncoder(nn.Module):
         self.num_frames = frontend.window_frames
         self.width = config.d_model
         self.tokens_per_window = whisper_tokens_per_window(encoder, frontend)
-        self._encoder_config = encoder
-        self._frontend_config = frontend
-
-    def tokens_for_samples(self, num_real_samples: int) -> int:
-        """How many leading tokens of a window cover ``num_real_samples`` of real audio."""
-        return whisper_tokens_for_samples(self._encoder_config, self._frontend_config, num_real_samples)
 
     def encoder_frames(self, features: torch.Tensor) -> torch.Tensor:
         """Log-mel windows ``(W, mels, frames)`` -> the encoder's last hidden state ``(W, frames/2, d)``."""
@@ -141,22 +150,7 @@ class WhisperAudioEncoder(nn.Module):
         if positions is not None and POSITIONS_KEY in expected and len(positions) > len(expected[POSITIONS_KEY]):
             # A shorter window than Whisper's 30 s: keep the leading positions (the time axis starts at 0).
             found[POSITIONS_KEY] = positions[: len(expected[POSITIONS_KEY])]
-        missing = sorted(set(expected) - set(found))
-        unexpected = sorted(set(found) - set(expected))
-        if missing or unexpected:
-            raise CheckpointError(
-                f"The Whisper weights in {source!r} do not match this encoder's architecture: "
-                f"{len(missing)} key(s) missing (e.g. {', '.join(missing[:3]) or 'none'}), "
-                f"{len(unexpected)} unexpected (e.g. {', '.join(unexpected[:3]) or 'none'})."
-            )
-        wrong = [k for k, v in expected.items() if v.shape != found[k].shape]
-        if wrong:
-            k = wrong[0]
-            raise CheckpointError(
-                f"The Whisper weights in {source!r} have other shapes than this encoder "
-                f"({k}: {tuple(found[k].shape)} vs {tuple(expected[k].shape)}); check encoder.whisper."
-            )
-        self.encoder.load_state_dict(found, strict=True)
+        load_strict(self.encoder, found, f"Whisper encoder (from {source!r}; check encoder.whisper)")
 
 
 POSITIONS_KEY = "embed_positions.weight"  # (max_source_positions, d) sinusoidal table of the encoder

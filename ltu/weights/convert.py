@@ -7,19 +7,17 @@ the paper), and the LLM is read only when the converted folder is loaded.
 from __future__ import annotations
 
 import dataclasses
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 from safetensors.torch import save_file
 
-from ltu.checkpoint import ADAPTER_DIR, ADAPTER_WEIGHTS, AUDIO_WEIGHTS, CONFIG_FILE, _replace_dir, lora_config
-from ltu.config import EncoderConfig, LoRAConfig, LTUConfig, paper_config
-from ltu.errors import CheckpointError
-from ltu.official import OfficialParts, load_official_file, split_official_state_dict
+from ltu.checkpoint import ADAPTER_DIR, ADAPTER_WEIGHTS, AUDIO_WEIGHTS, CONFIG_FILE, lora_config
+from ltu.config import PAPER_LLM, EncoderConfig, LoRAConfig, LTUConfig, paper_config
+from ltu.files import staged_folder
+from ltu.weights.official import OfficialParts, load_official_file, split_official_state_dict
 
-PAPER_LLM = "lmsys/vicuna-7b-v1.1"  # ltu.md: LTU-7B is built on Vicuna-7B v1.1
 VIT_HEAD_WIDTH = 64  # ViT-B: 768 channels in 12 heads of 64
 
 
@@ -65,28 +63,23 @@ def convert_official(source: str | Path, output: str | Path, llm: str = PAPER_LL
                      num_heads: int | None = None) -> ConversionReport:
     """Write a checkpoint folder for the released file ``source``; return the key report."""
     state = load_official_file(source)
-    parts = split_official_state_dict(state)
-    if not parts.encoder or not parts.projector:
-        raise CheckpointError(f"{source} holds no audio encoder or projector weights; is it an LTU checkpoint "
-                              "(ltu_ori_paper.bin or a stage checkpoint)? LTU-AS files are not supported yet.")
+    parts = split_official_state_dict(state)  # raises unless the file holds an encoder and a projector
     config = config_for(parts, llm, num_heads)
     _write_folder(Path(output), config, parts)
     return ConversionReport(len(state), len(parts.encoder), len(parts.projector), len(parts.lora), parts.dropped, config)
 
 
 def _write_folder(target: Path, config: LTUConfig, parts: OfficialParts) -> None:
-    staging = target.with_name(f".{target.name}.partial")
-    shutil.rmtree(staging, ignore_errors=True)
-    (staging / ADAPTER_DIR).mkdir(parents=True)
-    config.save(staging / CONFIG_FILE)
-    audio = {f"audio_proj.{k}": v for k, v in parts.projector.items()}
-    audio.update({f"encoder.{k}": v for k, v in parts.encoder.items()})
-    save_file(_plain(audio), staging / AUDIO_WEIGHTS)
-    adapter = lora_config(config, inference=True)
-    adapter.base_model_name_or_path = config.llm
-    adapter.save_pretrained(str(staging / ADAPTER_DIR))
-    save_file(_plain(parts.lora), staging / ADAPTER_DIR / ADAPTER_WEIGHTS)
-    _replace_dir(staging, target)
+    with staged_folder(target) as staging:
+        (staging / ADAPTER_DIR).mkdir()
+        config.save(staging / CONFIG_FILE)
+        audio = {f"audio_proj.{k}": v for k, v in parts.projector.items()}
+        audio.update({f"encoder.{k}": v for k, v in parts.encoder.items()})
+        save_file(_plain(audio), staging / AUDIO_WEIGHTS)
+        adapter = lora_config(config, inference=True)
+        adapter.base_model_name_or_path = config.llm
+        adapter.save_pretrained(str(staging / ADAPTER_DIR))
+        save_file(_plain(parts.lora), staging / ADAPTER_DIR / ADAPTER_WEIGHTS)
 
 
 def _plain(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:

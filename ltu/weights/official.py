@@ -1,15 +1,14 @@
 """The released LTU checkpoints' key layout (``ltu_ori_paper.bin`` and its kin): pure key mapping.
 
 A released file is a state dict of a peft-wrapped LLaMA holding only the keys that
-contain ``lora`` or ``audio`` (``shared/reference/ltu.md``, "Released checkpoints")::
+contain ``lora`` or ``audio`` (``docs/paper.md``, "Released checkpoints")::
 
     base_model.model.model.audio_encoder.<CAVMAEEncoder key>
     base_model.model.model.audio_proj.1.{weight,bias}                 # Linear(768 -> LLM width)
     base_model.model.model.layers.<i>.self_attn.{q,v}_proj.lora_{A,B}[.default].weight
 
 This module splits such a dict into the encoder's state dict, the projector's and a LoRA
-adapter state dict in the format peft saves and loads, and builds the inverse for tests.
-It builds no model.
+adapter state dict in the format peft saves and loads. It builds no model.
 """
 
 from __future__ import annotations
@@ -137,27 +136,6 @@ def split_official_state_dict(state: dict[str, torch.Tensor]) -> OfficialParts:
         llm_width=int(projector["1.weight"].shape[0]),
         lora_targets=targets,
     )
-
-
-def official_state_dict_from_parts(
-    encoder: dict[str, torch.Tensor],
-    projector: dict[str, torch.Tensor],
-    lora: dict[str, torch.Tensor],
-    with_default: bool = True,
-) -> dict[str, torch.Tensor]:
-    """The inverse of ``split_official_state_dict``: parts -> a state dict in the released layout.
-
-    ``with_default`` writes peft 0.3's adapter name into the LoRA keys as the released files do.
-    """
-    state = {ENCODER_PREFIX + k: v for k, v in encoder.items()}
-    state.update({PROJECTOR_PREFIX + k: v for k, v in projector.items()})
-    for key, tensor in lora.items():
-        if not key.endswith(".weight"):
-            raise CheckpointError(f"{key} is not a peft LoRA weight key.")
-        if with_default:
-            key = key[: -len(".weight")] + f".{ADAPTER_NAME}.weight"
-        state[key] = tensor
-    return state
 
 
 def _unused_cavmae_reason(name: str) -> str | None:

@@ -24,11 +24,11 @@ import soundfile
 from ltu.audio.decode import load_audio
 from ltu.config import FrontEndConfig
 from ltu.errors import LTUError
-from ltu_data import labels as L
-from ltu_data import mixing, questions, sources
-from ltu_data.knowledge import SUSTAINED
-from ltu_data.mixing import Clip, Part
-from ltu_data.sources import SAMPLE_RATE, Recording, SoxPlan
+from train.builder import labels as L
+from train.builder import mixing, questions, sources
+from train.builder.knowledge import SUSTAINED
+from train.builder.mixing import Clip, Part
+from train.builder.sources import SAMPLE_RATE, Recording, SoxPlan
 
 FORMAT = "ltu-small-data/1"
 SPLITS = ("train", "heldout")

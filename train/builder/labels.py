@@ -2,15 +2,16 @@
 
 Closed-ended answers follow the paper's classification style: a short prefix, a colon and
 the label ("Sound category: animal"), so the label is the text after the last ':'. Yes/no
-answers start with "Yes" or "No" and contain no colon. ``parse_label`` reads an answer
-back the same way ``train.scoring.answer_label`` does (lower-cased words after the last
-colon, or a leading yes/no), and ``closed_task_labels`` gives every closed task's label
+answers start with "Yes" or "No" and contain no colon. ``parse_label`` (the evaluation's
+``train.scoring.answer_label``) reads an answer back as lower-cased words after the last
+colon, or a leading yes/no, and ``closed_task_labels`` gives every closed task's label
 set in that normalised form.
 """
 
 from __future__ import annotations
 
-import re
+from train.scoring import YES_NO, normalize_label
+from train.scoring import answer_label as parse_label
 
 # --- tasks ------------------------------------------------------------------------------
 CLASSIFICATION_TASKS = ("cla_category", "cla_label", "cla_animal")  # curriculum stages 1-2
@@ -45,7 +46,6 @@ FINE_LABELS = tuple(dict.fromkeys(label for labels in FINE_LABELS_BY_CATEGORY.va
 
 LANGUAGES = ("English", "Spanish", "French", "German", "Italian", "Portuguese")
 GENDERS = ("female", "male")
-YES_NO = ("yes", "no")
 
 # Pitch classes of generated tones: frequency bands with gaps between them, so no tone
 # sits on a boundary. Hz, inclusive.
@@ -93,12 +93,6 @@ _VOCABULARIES = {
     "duration": DURATIONS,
     "count_events": COUNTS,
 }
-_WORD = re.compile(r"[\w']+")
-
-
-def normalize_label(text: str) -> str:
-    """Lower-cased words joined by single spaces: the form labels are compared in."""
-    return " ".join(_WORD.findall(text.lower()))
 
 
 def closed_task_labels() -> dict[str, tuple[str, ...]]:
@@ -118,17 +112,6 @@ def format_answer(task: str, label: str) -> str:
     if label not in _VOCABULARIES[task]:
         raise ValueError(f"{label!r} is not in the {task} vocabulary")
     return ANSWER_FORMATS[task].format(label=label)
-
-
-def parse_label(answer: str) -> str:
-    """The label an answer states: words after the last ':', else a leading yes/no, else all words."""
-    text = answer.strip()
-    if ":" in text:
-        text = text.rsplit(":", 1)[1]
-    words = normalize_label(text).split()
-    if words and words[0] in YES_NO:
-        return words[0]
-    return " ".join(words)
 
 
 def pitch_class(hz: float) -> str:

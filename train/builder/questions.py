@@ -11,10 +11,10 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from ltu_data.knowledge import FACTS
-from ltu_data.labels import format_answer
-from ltu_data.mixing import Clip, Part
-from ltu_data.sources import Recording
+from train.builder.knowledge import FACTS
+from train.builder.labels import format_answer
+from train.builder.mixing import Clip, Part
+from train.builder.sources import Recording
 
 HELDOUT_ONLY_WORDINGS = 2
 

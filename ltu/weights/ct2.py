@@ -32,6 +32,7 @@ import torch
 from transformers import GenerationConfig, WhisperConfig, WhisperForConditionalGeneration
 
 from ltu.errors import CheckpointError
+from ltu.weights.strict import load_strict
 
 BINARY_VERSION = 6  # ctranslate2.specs.model_spec.CURRENT_BINARY_VERSION (ctranslate2 3.x and 4.x)
 # CTranslate2's DataType enum (include/ctranslate2/types.h); a variable's dtype id indexes this tuple
@@ -186,16 +187,8 @@ def build_whisper(conversion: WhisperConversion) -> WhisperForConditionalGenerat
     """A ``WhisperForConditionalGeneration`` holding the converted weights; every key must be filled."""
     with torch.device("meta"):
         model = WhisperForConditionalGeneration(conversion.config)
-    expected = model.state_dict()
-    found = conversion.state_dict
-    missing, unexpected = sorted(set(expected) - set(found)), sorted(set(found) - set(expected))
-    wrong = [k for k in set(expected) & set(found) if expected[k].shape != found[k].shape]
-    if missing or unexpected or wrong:
-        raise CheckpointError(
-            f"The converted Whisper weights do not fit transformers' Whisper: missing {missing[:5]}, "
-            f"unexpected {unexpected[:5]}, wrong shape {wrong[:5]}."
-        )
-    model.load_state_dict(found, strict=True, assign=True)
+    load_strict(model, conversion.state_dict, "converted Whisper (transformers' WhisperForConditionalGeneration)",
+                assign=True)
     if conversion.config.tie_word_embeddings:
         model.tie_weights()
     empty = [n for n, t in [*model.named_parameters(), *model.named_buffers()] if t.is_meta]

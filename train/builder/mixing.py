@@ -15,8 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from ltu_data.labels import LOUDNESS_BOUNDS_DB, MAX_SECONDS, duration_label, loudness_class
-from ltu_data.sources import SAMPLE_RATE, Recording
+from train.builder.labels import LOUDNESS_BOUNDS_DB, MAX_SECONDS, duration_label, loudness_class
+from train.builder.sources import SAMPLE_RATE, Recording
 
 # Levels (loudest 100 ms, dB re full scale) that clips are set to: the middle of each class.
 LEVEL_TARGETS_DB = {"quiet": (-45.0, -39.0), "moderate": (-31.0, -25.0), "loud": (-17.0, -11.0)}
