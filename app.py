@@ -10,6 +10,7 @@ is ``webapp.ui.build_app``, which tests call with a tiny model.
 
 from __future__ import annotations
 
+import logging
 import sys
 import time
 from pathlib import Path
@@ -27,7 +28,7 @@ from ltu.model import LTUModel  # noqa: E402
 from ltu.processor import LTUProcessor  # noqa: E402
 from webapp.options import ServeOptions, choose_runtime, parse_options  # noqa: E402
 from webapp.ui import build_app, launch  # noqa: E402
-
+from webapp.uploads import claim_upload_folder, remove_upload_folder, stop_on_sigterm  # noqa: E402
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -38,17 +39,33 @@ def main(argv: Sequence[str] | None = None) -> int:
     except LTUError as err:
         print(f"error: {err}", file=sys.stderr)
         return USER_ERROR
-    demo = build_app(model, processor, concurrency=options.concurrency, max_queue=options.max_queue)
-    url = launch(demo, host=options.host, port=options.port, share=options.share,
-                 max_file_bytes=processor.config.frontend.max_bytes, block=False, quiet=True)
-    print(f"Serving the page on {url} (Ctrl+C stops it).", flush=True)
-    if demo.share_url:
-        print(f"Public link: {demo.share_url}", flush=True)
-    elif options.share:
-        print("The public link could not be made (it needs Gradio's share server on the internet); "
-              "the page is still served locally.", file=sys.stderr, flush=True)
-    demo.block_thread()  # until Ctrl+C, then closes the server
+    _log_to_terminal()
+    folder = claim_upload_folder(options.port)  # uploads of a previous run on this port are deleted here
+    stop_on_sigterm()
+    try:
+        demo = build_app(model, processor, concurrency=options.concurrency, max_queue=options.max_queue)
+        url = launch(demo, host=options.host, port=options.port, share=options.share,
+                     max_file_bytes=processor.config.frontend.max_bytes, block=False, quiet=True)
+        print(f"Serving the page on {url} (Ctrl+C stops it).", flush=True)
+        if demo.share_url:
+            print(f"Public link: {demo.share_url}", flush=True)
+        elif options.share:
+            print("The public link could not be made (it needs Gradio's share server on the internet); "
+                  "the page is still served locally.", file=sys.stderr, flush=True)
+        demo.block_thread()  # until Ctrl+C or SIGTERM, then closes the server
+    finally:
+        remove_upload_folder(folder)  # every upload, recording and picture of this run
+        print(f"Deleted this run's uploads ({folder}).", flush=True)
     return 0
+
+
+def _log_to_terminal() -> None:
+    """The page's own log (one line per error a user caused) goes to stderr; libraries stay quiet."""
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%H:%M:%S"))
+    log = logging.getLogger("webapp")
+    log.addHandler(handler)
+    log.setLevel(logging.INFO)
 
 
 def _load(options: ServeOptions) -> tuple[LTUModel, LTUProcessor]:

@@ -199,8 +199,8 @@ def last(generator):
 
 def test_a_new_clip_starts_a_new_conversation(loaded):
     handlers = Handlers(*loaded, FAST)
-    conv, chat, picture, facts, status = handlers.new_clip(str(DOG), None)
-    assert chat == [] and picture.size[0] == WIDTH and "48000 Hz" in facts and "new conversation" in status
+    conv, picture, facts, status = handlers.new_clip(str(DOG), None)
+    assert picture.size[0] == WIDTH and "48000 Hz" in facts and "new conversation" in status
     chat, _, conv, *_ = last(handlers.respond(str(DOG), "What is it?", [], conv, 0.1, 0.95, 8))
     assert len(chat) == 2 and len(conv.session.exchanges) == 1
     chat, _, conv2, *_ = last(handlers.respond(str(ASSETS / "cat.mp3"), "And this?", chat, conv, 0.1, 0.95, 8))
@@ -214,8 +214,9 @@ def test_follow_ups_retry_and_clear(loaded):
     chat, _, conv, *_ = last(handlers.respond(str(DOG), "Is it loud?", chat, conv, 0.0, 0.95, 8))
     assert [m["role"] for m in chat] == ["user", "assistant"] * 2 and len(conv.session.exchanges) == 2
     answer = chat[-1]["content"]
-    chat, conv, _ = last(handlers.regenerate(chat, conv, 0.0, 0.95, 8))
+    chat, conv, status = last(handlers.regenerate(chat, conv, 0.0, 0.95, 8))
     assert len(chat) == 4 and len(conv.session.exchanges) == 2 and chat[-1]["content"] == answer  # greedy: same
+    assert "Temperature 0 always writes the same answer" in status  # and the page says why
     chat, status, question = handlers.clear(conv)
     assert chat == [] and conv.session.exchanges == [] and "cleared" in status
 
@@ -270,7 +271,7 @@ def test_a_bad_clip_is_reported_in_the_page(loaded, tmp_path):
     bad = tmp_path / "bad.wav"
     bad.write_bytes(b"not audio" * 100)
     handlers = Handlers(*loaded, FAST)
-    conv, chat, picture, facts, status = handlers.new_clip(str(bad), None)
+    conv, picture, facts, status = handlers.new_clip(str(bad), None)
     assert conv is None and picture is None and "could not be opened as audio" in status
     chat, question, conv, status, *_ = last(handlers.respond(str(bad), "What is it?", [], None, 0.1, 0.95, 8))
     assert "could not be opened as audio" in status and conv is None

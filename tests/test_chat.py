@@ -180,3 +180,52 @@ def test_add_exchange_makes_a_history_the_model_continues(model_and_processor):
     expected = from_scratch(model, processor, session, turn)
     session.answer(turn.question)
     assert session.exchanges[-1].answer_ids == expected
+
+
+def test_settings_are_keyword_only_and_never_taken_as_input_text(model_and_processor):
+    model, processor = model_and_processor
+    session = ChatSession(model, processor, ASSETS / "cat.mp3", GREEDY)
+    short = GenerationSettings.greedy_settings(2)
+    with pytest.raises(TypeError):
+        session.answer("What is this sound?", short)  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        session.answer("What is this sound?", "", short)  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        session.retry("louder")  # type: ignore[arg-type]
+    assert session.exchanges == []
+    session.answer("What is this sound?", settings=short)
+    assert len(session.exchanges[-1].answer_ids) <= 2
+
+
+def test_a_session_from_an_encoded_clip_answers_like_the_original_without_encoding(model_and_processor):
+    model, processor = model_and_processor
+    first = ChatSession(model, processor, ASSETS / "cat.mp3", GREEDY)
+    calls = LayerCalls(model)
+    again = ChatSession.from_encoded(model, processor, first.clip, first.audio_embeds, GREEDY)
+    assert again.answer(QUESTIONS[0]) == first.answer(QUESTIONS[0])
+    assert calls.encoder_calls == 0 and again.num_audio_tokens == first.num_audio_tokens
+
+
+def test_a_second_clip_mid_conversation_matches_from_scratch_and_keeps_the_cache(model_and_processor):
+    model, processor = model_and_processor
+    session = ChatSession(model, processor, ASSETS / "dog.mp3", GREEDY, transcriber=None)
+    session.answer("What is this sound?")
+    cached = session.cached_tokens
+    session.add_clip(ASSETS / "sheep.mp3")
+    second = session.answer("Now listen to this one: how does it differ?")
+    prompt = session.last_prompt
+    sheep = processor.audio_features(ASSETS / "sheep.mp3")
+    assert sum(prompt.audio_mask) == session.num_audio_tokens + sheep.num_tokens  # both clips in context
+    assert prompt.audio_mask.index(True) < len(session.exchanges[0].answer_ids)  # the first clip stays first
+    assert [len(c.window_tokens) for c in session.clips] == [len(session.clip.window_tokens), len(sheep.window_tokens)]
+    # From scratch: the whole prompt with both clips' features, no cache.
+    both = processor.audio_features(ASSETS / "dog.mp3")
+    both.features = torch.cat([both.features, sheep.features])
+    both.window_tokens = both.window_tokens + sheep.window_tokens
+    inputs = processor.collate([prompt], [both], padding_side="left")
+    ids = model.generate(inputs, GREEDY, [processor.eos_id], processor.pad_id)[0].tolist()
+    expected = ids[: ids.index(processor.eos_id) + 1] if processor.eos_id in ids else ids
+    assert session.exchanges[-1].answer_ids == expected and second == processor.decode(expected)
+    assert cached > session.num_audio_tokens  # the first turn's cache was kept for the second clip's turn
+    third = session.answer("Which one was louder?")  # a later question still sees both clips
+    assert sum(session.last_prompt.audio_mask) == session.num_audio_tokens + sheep.num_tokens and third is not None

@@ -5,10 +5,14 @@ Nothing here imports Gradio, so every piece is tested as plain Python.
 
 from __future__ import annotations
 
+import hashlib
+import json
+import re
 import threading
-from dataclasses import dataclass, field
+from collections import OrderedDict
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Sequence
+from typing import Any, Iterable, Iterator, Literal, Sequence
 
 import torch
 
@@ -16,7 +20,8 @@ from ltu.chat import ChatSession, Exchange
 from ltu.errors import LTUError
 from ltu.generation import GenerationSettings
 from ltu.model import LTUModel
-from ltu.processor import LTUProcessor
+from ltu.processor import AudioFeatures, LTUProcessor
+from ltu.transcribe import Transcriber, transcriber_for
 
 
 OUT_OF_MEMORY = ("The model ran out of memory while answering. Try a shorter clip, a smaller 'max new tokens', "
@@ -52,10 +57,68 @@ class Conversation:
 
 
 def open_conversation(model: LTUModel, processor: LTUProcessor, clip: str | Path | None,
-                      settings: GenerationSettings = GenerationSettings()) -> Conversation:
+                      settings: GenerationSettings = GenerationSettings(),
+                      transcriber: Transcriber | None | Literal["auto"] = "auto") -> Conversation:
     """Decode and encode ``clip`` (a file path, or None for text only) and start a conversation about it."""
-    session = ChatSession(model, processor, str(clip) if clip is not None else None, settings)
+    session = ChatSession(model, processor, str(clip) if clip is not None else None, settings,
+                          transcriber=transcriber)
     return Conversation(session, str(clip) if clip is not None else None)
+
+
+class ClipCache:
+    """Decoded features, transcript and encoded audio of recent clips, keyed by the file's content hash.
+
+    A follow-up sent through the API names the same file again; with the cache it skips decoding,
+    transcribing and encoding, as a follow-up in the page does. Holds at most ``size`` clips.
+    """
+
+    def __init__(self, model: LTUModel, processor: LTUProcessor,
+                 transcriber: Transcriber | None | Literal["auto"] = "auto", size: int = 16) -> None:
+        self.model = model
+        self.processor = processor
+        self.transcriber = transcriber_for(model.config) if transcriber == "auto" else transcriber
+        self.size = size
+        self._clips: OrderedDict[str, tuple[AudioFeatures, torch.Tensor | None]] = OrderedDict()
+        self._lock = threading.Lock()
+        self.hits = 0
+        self.misses = 0
+
+    def open(self, clip: str | Path | None, settings: GenerationSettings) -> Conversation:
+        """A new conversation about ``clip`` (None: text only), reusing its encoding when cached."""
+        if clip is None:
+            return Conversation(ChatSession(self.model, self.processor, None, settings, transcriber=None), None)
+        key = content_hash(clip)
+        with self._lock:
+            cached = self._clips.get(key) if key else None
+            if cached is not None:
+                self._clips.move_to_end(key)
+                self.hits += 1
+        if cached is None:
+            session = ChatSession(self.model, self.processor, str(clip), settings, transcriber=self.transcriber)
+            with self._lock:
+                self.misses += 1
+                if key:
+                    self._clips[key] = (session.clip, session.audio_embeds)
+                    while len(self._clips) > self.size:
+                        self._clips.popitem(last=False)
+        else:
+            session = ChatSession.from_encoded(self.model, self.processor, *cached, settings)
+        return Conversation(session, str(clip))
+
+    def __len__(self) -> int:
+        return len(self._clips)
+
+
+def content_hash(path: str | Path) -> str | None:
+    """SHA-256 of a file's bytes, or None when ``path`` is not a readable file (decoding then says why)."""
+    try:
+        digest = hashlib.sha256()
+        with open(path, "rb") as file:
+            for block in iter(lambda: file.read(1 << 20), b""):
+                digest.update(block)
+        return digest.hexdigest()
+    except OSError:
+        return None
 
 
 def replay(session: ChatSession, pairs: Iterable[tuple[str, str]]) -> None:
@@ -118,23 +181,45 @@ def release_memory() -> None:
         torch.cuda.empty_cache()
 
 
-def clip_facts(session: ChatSession) -> str:
-    """One line about the clip: what it is, what decoding did, and what the model receives."""
+def clip_facts(session: ChatSession, transcribed: bool) -> str:
+    """Markdown about the clip: what it is, what decoding did, what the model receives, and the
+    speech transcript the model was given (``transcribed``: the model takes one)."""
     if session.clip is None:
         return ""
     audio = session.clip.audio
     heard = f"the model hears {audio.seconds:.2f} s as {session.num_audio_tokens} audio tokens"
-    return f"{audio.info.describe()} · {heard}"
+    lines = [f"{audio.info.describe()} · {heard}"]
+    if transcribed:
+        text = session.clip.transcript.strip()
+        lines.append(f"Heard speech: “{escape_markdown(text)}”" if text else "Heard speech: none (no speech detected)")
+    return "\n\n".join(lines)
 
 
 def model_summary(model: LTUModel) -> str:
-    """The model's name, size and where it runs, in one line."""
+    """The model's name, parts, size and where it runs, in one line."""
     config = model.config
     llm = sum(_numel(p) for p in model.llm.parameters())
     audio = sum(_numel(p) for p in model.encoder.parameters()) + sum(_numel(p) for p in model.audio_proj.parameters())
-    base = Path(config.llm).name if Path(config.llm).is_absolute() else config.llm
-    return (f"{config.name} · {_count(llm + audio)} parameters (language model {base}: {_count(llm)}; "
-            f"audio encoder and projector: {_count(audio)}) · {_where(model)}")
+    return (f"{config.name} · {model_parts(config.llm, config.encoder.kind, config.encoder.source)} · "
+            f"{_count(llm + audio)} parameters (language model {_count(llm)}, audio encoder and projector "
+            f"{_count(audio)}) · {_where(model)}")
+
+
+def model_parts(llm: str, encoder_kind: str, encoder_source: str | None) -> str:
+    """The language model and audio encoder as people name them
+    (e.g. 'SmolLM2-135M-Instruct + Whisper-base encoder')."""
+    if encoder_kind == "whisper":
+        name = _short_name(encoder_source) if encoder_source else "whisper"
+        encoder = name[0].upper() + name[1:] if name.lower().startswith("whisper") else f"Whisper ({name})"
+    else:
+        encoder = {"cavmae": "CAV-MAE"}.get(encoder_kind, encoder_kind)
+    return f"{_short_name(llm)} + {encoder} encoder"
+
+
+def _short_name(source: str) -> str:
+    """'packaged:SmolLM2-135M-Instruct' -> 'SmolLM2-135M-Instruct'; a folder or hub id -> its last part."""
+    name = source.split(":", 1)[1] if re.match(r"^[a-z]+:(?!//)", source) and not Path(source).exists() else source
+    return Path(name.rstrip("/")).name or name
 
 
 def _where(model: LTUModel) -> str:
@@ -183,3 +268,47 @@ def plain_text(content: Any) -> str:
     if isinstance(content, (list, tuple)):
         return "\n".join(t for t in (plain_text(part) for part in content) if t)
     return str(content)
+
+
+# ----- text shown in the chat: exactly what was typed, never HTML
+_PUNCTUATION = re.compile(r"([!-/:-@\[-`{-~])")  # every ASCII punctuation character
+_ESCAPED = re.compile(r"\\([!-/:-@\[-`{-~])")
+_HTML = re.compile(r"([\\<>&])")
+_ESCAPED_HTML = re.compile(r"\\([\\<>&])")
+
+
+def escape_markdown(text: str) -> str:
+    """``text`` as Markdown that renders as exactly that text (every ASCII punctuation mark backslash-escaped)."""
+    return _PUNCTUATION.sub(r"\\\1", text)
+
+
+def unescape_markdown(text: str) -> str:
+    """The inverse of ``escape_markdown``."""
+    return _ESCAPED.sub(r"\1", text)
+
+
+def escape_html(text: str) -> str:
+    """Markdown ``text`` with HTML tags and entities turned into plain characters; Markdown itself still renders."""
+    return _HTML.sub(r"\\\1", text)
+
+
+def unescape_html(text: str) -> str:
+    """The inverse of ``escape_html``."""
+    return _ESCAPED_HTML.sub(r"\1", text)
+
+
+# ----- a conversation saved to a file
+def export(pairs: Sequence[tuple[str, str]], clip_name: str | None, settings: GenerationSettings,
+           model: str) -> tuple[str, str]:
+    """The conversation as (Markdown, JSON) text, with the clip's name, the settings and the model."""
+    record = {"model": model, "clip": clip_name, "settings": asdict(settings),
+              "conversation": [{"question": q, "answer": a} for q, a in pairs]}
+    lines = ["# LTU conversation", "", f"- Model: {model}", f"- Clip: {clip_name or 'none (text only)'}",
+             "- Settings: " + ", ".join(f"{k} {v}" for k, v in asdict(settings).items() if v is not None), ""]
+    for question, answer in pairs:
+        lines += ["**You:**", "", _quote(question), "", "**LTU:**", "", _quote(answer), ""]
+    return "\n".join(lines), json.dumps(record, indent=2, ensure_ascii=False) + "\n"
+
+
+def _quote(text: str) -> str:
+    return "\n".join(f"> {line}" if line else ">" for line in text.splitlines() or [""])
