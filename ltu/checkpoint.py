@@ -19,15 +19,17 @@ from typing import Any
 
 import torch
 from peft import LoraConfig, PeftModel, get_peft_model, set_peft_model_state_dict
+from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from ltu.config import LTUConfig
 from ltu.encoders import build_encoder
 from ltu.errors import CheckpointError, hub_fetch_failed
-from ltu.files import staged_folder
+from ltu.files import STAGING_TAG, staged_folder
 from ltu.model import LTUModel
 from ltu.processor import LTUProcessor
 from ltu.runtime import Runtime, load_llm
+from ltu.weights import released
 from ltu.weights.strict import load_strict
 
 CONFIG_FILE = "ltu_config.json"
@@ -102,8 +104,12 @@ def load_pretrained(source: str | Path, runtime: Runtime = Runtime(), *, trainab
 
 
 def resolve_checkpoint(source: str | Path) -> Path:
-    """A local checkpoint folder for ``source`` (folder, or hub repo id fetched to the cache)."""
+    """A local checkpoint folder for ``source``: a folder, a released model's name (``ltu-7b``, fetched and
+    converted once) or a Hugging Face repo id (fetched to the Hub cache)."""
     path = Path(source).expanduser()
+    if STAGING_TAG in path.name:
+        raise CheckpointError(f"{path} is an unfinished folder left by an interrupted save, not a checkpoint; "
+                              f"delete it and use {path.parent / path.name[1:path.name.index(STAGING_TAG)]}.")
     if path.is_dir() and not (path / CONFIG_FILE).is_file() and (path / TRAINED_MODEL_DIR / CONFIG_FILE).is_file():
         path = path / TRAINED_MODEL_DIR  # a training run's output folder
     if path.is_dir():
@@ -114,8 +120,11 @@ def resolve_checkpoint(source: str | Path) -> Path:
     if path.is_file():
         raise CheckpointError(f"{path} is a file; a checkpoint is a folder. To use the paper's released "
                               f"{path.suffix or 'weights'} file, convert it: python -m ltu convert-official --input {path}.")
+    if released.is_released_name(str(source)):  # "ltu-7b": downloaded and converted on first use
+        return released.fetch(str(source))
     if not _REPO_ID.match(str(source)):
-        raise CheckpointError(f"No checkpoint folder at {source}.")
+        raise CheckpointError(f"No checkpoint folder at {source}; released models by name: "
+                              f"{', '.join(released.RELEASED)}.")
     return _download(str(source))
 
 
@@ -139,8 +148,12 @@ def _load_adapter(llm: Any, config: LTUConfig, adapter_dir: Path, trainable: boo
     if not weights.is_file():
         raise CheckpointError(f"The checkpoint's config asks for LoRA but {weights} is missing.")
     model = get_peft_model(llm, lora_config(config, inference=not trainable))
-    state = load_file(weights)
-    result = set_peft_model_state_dict(model, state)
+    state = _read_weights(weights)
+    try:
+        result = set_peft_model_state_dict(model, state)
+    except RuntimeError as err:  # torch's "size mismatch for ...": an adapter made for another base LLM
+        raise CheckpointError(f"The LoRA adapter in {adapter_dir} does not fit the base LLM '{config.llm}': "
+                              f"{_first_mismatch(err)}.") from err
     missing = [k for k in result.missing_keys if "lora_" in k]
     if result.unexpected_keys or missing:
         raise CheckpointError(f"The LoRA adapter in {adapter_dir} does not fit the base LLM '{config.llm}': "
@@ -152,7 +165,7 @@ def _load_adapter(llm: Any, config: LTUConfig, adapter_dir: Path, trainable: boo
 def _load_audio_weights(model: LTUModel, path: Path) -> None:
     if not path.is_file():
         raise CheckpointError(f"The checkpoint has no {path.name}.")
-    state = load_file(path)
+    state = _read_weights(path)
     projector = {k.removeprefix("audio_proj."): v for k, v in state.items() if k.startswith("audio_proj.")}
     encoder = {k.removeprefix("encoder."): v for k, v in state.items() if k.startswith("encoder.")}
     other = [k for k in state if not k.startswith(("audio_proj.", "encoder."))]
@@ -164,6 +177,20 @@ def _load_audio_weights(model: LTUModel, path: Path) -> None:
     elif encoder:
         raise CheckpointError(f"{path.name} holds encoder weights, but the config says the encoder comes from "
                               f"{model.config.encoder.source}.")
+
+
+def _read_weights(path: Path) -> dict[str, torch.Tensor]:
+    """A safetensors file's tensors; a truncated or foreign file is a CheckpointError."""
+    try:
+        return load_file(path)
+    except (SafetensorError, OSError) as err:
+        raise CheckpointError(f"{path} cannot be read ({err}); the file is truncated or damaged. "
+                              "Copy or save the checkpoint again.") from err
+
+
+def _first_mismatch(err: RuntimeError) -> str:
+    lines = [line.strip() for line in str(err).splitlines() if "size mismatch" in line]
+    return lines[0].rstrip(".") if lines else str(err).splitlines()[0]
 
 
 def _place_audio_modules(model: LTUModel, runtime: Runtime) -> None:

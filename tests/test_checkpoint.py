@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 import torch
@@ -157,3 +158,40 @@ def test_info_counts_parameters_without_loading_the_llm(saved):
     assert info["params_projector"] == sum(p.numel() for p in model.audio_proj.parameters())
     assert info["params_encoder_stored"] == sum(p.numel() for p in model.encoder.parameters())
     assert info["base_llm"] == model.config.llm
+
+
+def test_truncated_or_reshaped_weights_and_unfinished_folders_fail_with_a_sentence(saved, tmp_path):
+    model, _, _ = saved
+    folder = save_pretrained(model, tmp_path / "ckpt")
+    audio = folder / AUDIO_WEIGHTS
+    whole = audio.read_bytes()
+    audio.write_bytes(whole[: len(whole) // 2])  # a copy cut short
+    with pytest.raises(CheckpointError, match="truncated or damaged"):
+        load_pretrained(folder)
+    audio.write_bytes(whole)
+    state = load_file(audio)
+    state["audio_proj.1.weight"] = state["audio_proj.1.weight"][:, :8].contiguous()
+    save_file(state, audio)
+    with pytest.raises(CheckpointError, match="wrong shape"):
+        load_pretrained(folder)
+    audio.write_bytes(whole)
+    adapter = folder / ADAPTER_DIR / ADAPTER_WEIGHTS
+    state = {k: v[:, :32].contiguous() if "lora_A" in k else v for k, v in load_file(adapter).items()}
+    save_file(state, adapter)  # an adapter made for a base LLM of another width
+    with pytest.raises(CheckpointError, match="does not fit the base LLM.*size mismatch"):
+        load_pretrained(folder)
+    unfinished = tmp_path / ".ckpt.partial-123-abcdef12"
+    unfinished.mkdir()
+    with pytest.raises(CheckpointError, match="unfinished folder left by an interrupted save"):
+        load_pretrained(unfinished)
+
+
+def test_saved_files_are_readable_as_the_umask_allows(saved, tmp_path):
+    model, _, _ = saved
+    previous = os.umask(0o022)
+    try:
+        folder = save_pretrained(model, tmp_path / "ckpt")
+    finally:
+        os.umask(previous)
+    modes = {str(p.relative_to(folder)): oct(p.stat().st_mode & 0o777) for p in folder.rglob("*") if p.is_file()}
+    assert AUDIO_WEIGHTS in modes and set(modes.values()) == {"0o644"}, modes  # safetensors alone writes 0o600

@@ -90,3 +90,19 @@ def test_eval_command_writes_metrics_and_predictions(tiny_llm, tmp_path, capsys)
     assert summary["rows"] == 2 and "accuracy" in summary["tasks"]["cla"]
     predictions = (tmp_path / "res" / "m.predictions.jsonl").read_text().splitlines()
     assert len(predictions) == 2 and "prediction" in json.loads(predictions[0])
+
+
+def test_feature_extraction_shows_progress_and_bad_rows_stop_before_the_model_loads(tiny_llm, tmp_path, capsys,
+                                                                                     monkeypatch):
+    torch.manual_seed(0)
+    model, processor = build_model(tiny_config(tiny_llm), trainable=False)
+    rows = [{"instruction": "What is it?", "input": "", "audio_id": str(ASSETS / "dog.mp3"), "output": "x"}]
+    generate_answers(model, processor, rows, tmp_path, GenerationSettings.greedy_settings(2), batch_size=1)
+    assert "answers" in capsys.readouterr().err  # the bar (ltu.batch's path) shows from the first clip on
+    rows.append({"instruction": "And this?", "input": "", "audio_id": "nowhere.wav", "output": "x"})
+    (tmp_path / "rows.json").write_text(json.dumps(rows))
+    import ltu.checkpoint
+
+    monkeypatch.setattr(ltu.checkpoint, "load_pretrained", lambda *a, **k: pytest.fail("loaded before the check"))
+    assert main(["--checkpoint", str(tmp_path), "--data", str(tmp_path / "rows.json")]) == 2
+    assert "row 2: nowhere.wav" in capsys.readouterr().err

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from ltu.errors import ConfigError
 from ltu.generation import GenerationSettings
 from train.cli import main as train_main
 from train.config import build_train_config, load_train_config
+from train import recipe
 from train.recipe import run
 from train.state import CHECKPOINTS, STATE_FILE
 
@@ -133,23 +135,51 @@ def test_second_stage_starts_from_the_first(toy, tmp_path):
     assert not torch.equal(before["audio_proj.1.weight"], after["audio_proj.1.weight"])
 
 
-def test_bad_rows_stop_the_run_with_a_report_unless_skipped(toy, tmp_path):
-    rows = json.loads((toy / "train.json").read_text())
+def test_bad_rows_stop_the_run_before_the_model_loads_unless_skipped(toy, tmp_path, monkeypatch):
+    rows = json.loads((toy / "train.json").read_text())  # 18 good rows
     rows.append({"instruction": "Q?", "input": "", "audio_id": "audio/missing.wav", "output": "x"})
     rows.append({"instruction": "Q?", "input": "", "audio_id": "audio/cat.mp3", "output": "  "})
     rows.append({"instruction": "Q?", "input": "", "audio_id": "audio/cat.mp3", "output": "x", "speaker": "a"})
     (toy / "notes.txt").write_text("not audio")
-    rows.append({"instruction": "Q?", "input": "", "audio_id": "notes.txt", "output": "x"})
+    undecodable = {"instruction": "Q?", "input": "", "audio_id": "notes.txt", "output": "x"}
     bad = tmp_path / "bad.json"
-    bad.write_text(json.dumps(rows))
+    bad.write_text(json.dumps(rows + [undecodable]))
+    real_load = recipe._load_model
+    monkeypatch.setattr(recipe, "_load_model", lambda *a: pytest.fail("the model loaded before the rows were checked"))
     with pytest.raises(ConfigError) as err:
         run(build_train_config(settings(toy, tmp_path / "r", train_data=str(bad), data_root=str(toy))))
     text = str(err.value)
-    for kind in ("missing audio: 1", "empty answers: 1", "unknown fields: 1", "undecodable audio: 1"):
+    for kind in ("missing audio: 1", "row 19: audio/missing.wav", "empty answers: 1", "row 20:",
+                 "unknown fields: 1", "row 21: speaker"):  # rows numbered as a person counts
         assert kind in text
+    assert not (tmp_path / "r").exists()  # nothing written for a run that never started
+    monkeypatch.setattr(recipe, "_load_model", real_load)
+    only_undecodable = tmp_path / "undecodable.json"
+    only_undecodable.write_text(json.dumps(rows[:18] + [undecodable]))
+    with pytest.raises(ConfigError, match="undecodable audio: 1"):  # found when its features are computed
+        run(build_train_config(settings(toy, tmp_path / "r", train_data=str(only_undecodable), data_root=str(toy))))
     final = run(build_train_config(settings(toy, tmp_path / "r2", train_data=str(bad), data_root=str(toy),
                                             skip_bad_rows=True, max_steps=1)))
     assert final is not None
+
+
+def test_missing_data_file_is_reported_before_the_model_loads(toy, tmp_path, monkeypatch):
+    monkeypatch.setattr(recipe, "_load_model", lambda *a: pytest.fail("the model loaded before the data was read"))
+    with pytest.raises(ConfigError, match="Cannot read the data file"):
+        run(build_train_config(settings(toy, tmp_path / "out", train_data=str(toy / "nowhere.json"))))
+    with pytest.raises(ConfigError, match="Cannot read the data file"):
+        run(build_train_config(settings(toy, tmp_path / "out", eval_data=str(toy / "nowhere.json"))))
+    assert not (tmp_path / "out").exists()
+
+
+def test_logged_loss_after_a_resume_equals_the_uninterrupted_run(toy, tmp_path):
+    """save_every is not a multiple of log_every: the loss window open at the checkpoint is part of the state."""
+    common = dict(max_steps=6, save_every=2, log_every=3, batch_size=3, trainable=["projector"])
+    run(build_train_config(settings(toy, tmp_path / "straight", **common)))
+    run(build_train_config(settings(toy, tmp_path / "resumed", stop_after=5, **common)))  # checkpoint at 4
+    run(build_train_config(settings(toy, tmp_path / "resumed", **common)))
+    assert len(losses(tmp_path / "straight")) == 2
+    assert losses(tmp_path / "resumed") == losses(tmp_path / "straight")
 
 
 def test_json_lines_and_yaml_config_with_overrides(toy, tmp_path):
@@ -178,3 +208,35 @@ def test_paper_stage_configs_match_the_curriculum():
                                 ["train_data=x.json", "output_dir=o", "model=m.json"])
         assert (cfg.trainable, cfg.lr, cfg.epochs) == (groups, lr, epochs)
         assert cfg.batch_size * cfg.grad_accum * 4 == 256  # paper.md "Training curriculum": effective batch 256 on 4 GPUs
+
+
+def test_rerun_with_other_settings_is_refused_and_no_history_is_lost(toy, tmp_path):
+    out = tmp_path / "run"
+    run(build_train_config(settings(toy, out, max_steps=2, trainable=["projector"])))
+    first = json.loads((out / "train_config.json").read_text())
+    with pytest.raises(ConfigError, match=r"other settings \(max_steps 2 -> 3, batch_size 6 -> 4\)"):
+        run(build_train_config(settings(toy, out, max_steps=3, batch_size=4, trainable=["projector"])))
+    assert json.loads((out / "train_config.json").read_text()) == first
+    run(build_train_config(settings(toy, out, max_steps=2, trainable=["projector"], log_every=2)))  # bookkeeping only
+    assert json.loads((out / "train_config.history.jsonl").read_text()) == first
+    assert json.loads((out / "train_config.json").read_text())["log_every"] == 2
+    run(build_train_config(settings(toy, out, max_steps=3, trainable=["projector"], resume=False)))  # start over
+    earlier = out / "earlier-1"
+    assert json.loads((earlier / "train_config.json").read_text()) == {**first, "log_every": 2}
+    assert json.loads((earlier / "train_config.history.jsonl").read_text()) == first
+    assert (earlier / "model" / "audio.safetensors").is_file() and (earlier / "checkpoints" / "step-000002").is_dir()
+    assert [p.name for p in (out / "checkpoints").iterdir()] == ["step-000003"]
+    assert len(losses(out)) == 3 and len(losses(earlier)) == 2
+
+
+def test_trained_files_are_readable_as_the_umask_allows(toy, tmp_path):
+    out = tmp_path / "run"
+    previous = os.umask(0o022)
+    try:
+        run(build_train_config(settings(toy, out, max_steps=2, save_every=1, trainable=["projector", "lora"])))
+    finally:
+        os.umask(previous)
+    saved = [p for p in [*(out / "model").rglob("*"), *(out / CHECKPOINTS / "step-000002").rglob("*")] if p.is_file()]
+    assert any(p.suffix == ".safetensors" for p in saved)
+    modes = {str(p.relative_to(out)): oct(p.stat().st_mode & 0o777) for p in saved}
+    assert set(modes.values()) == {"0o644"}, modes  # safetensors alone writes 0o600

@@ -23,10 +23,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     config_file = args[0] if "=" not in args[0] else None
     overrides = args[1:] if config_file else args
     from train.config import load_train_config
-    from train.recipe import run
 
     try:
-        run(load_train_config(config_file, overrides))
+        cfg = load_train_config(config_file, overrides)  # settings are checked before torch is even imported
+        from train.recipe import run
+
+        run(cfg)
     except LTUError as err:
         print(f"error: {err}", file=sys.stderr)
         return USER_ERROR

@@ -6,7 +6,7 @@ import dataclasses
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal, get_args, get_type_hints
 
 import yaml
 
@@ -46,7 +46,7 @@ class TrainConfig:
     transcripts: bool = True  # fill empty input fields with the model's transcriber (if its config names one)
     shuffle: bool = True
     # --- machine
-    device: str = "auto"
+    device: Literal["auto", "cpu", "cuda"] = "auto"  # auto: CUDA when present (accelerate launch picks the GPU)
     mixed_precision: Literal["no", "bf16", "fp16"] = "no"  # on GPU; CPU runs in fp32
     gradient_checkpointing: bool = False
     quantization: Literal["none", "8bit", "4bit"] = "none"  # QLoRA: 4-bit base LLM, LoRA in full precision
@@ -58,7 +58,14 @@ class TrainConfig:
     resume: bool = True  # continue from the newest checkpoint in output_dir when there is one
     stop_after: int = 0  # testing aid: end the process after this many optimizer steps (0: never)
 
+    # Settings that may change when a run resumes (the machine and bookkeeping); any other change
+    # would silently make a different run, so resuming refuses it.
+    RESUMABLE_CHANGES: ClassVar[tuple[str, ...]] = (
+        "output_dir", "eval_data", "cache_dir", "device", "mixed_precision", "gradient_checkpointing",
+        "save_every", "keep_checkpoints", "log_every", "resume", "stop_after")
+
     def __post_init__(self) -> None:
+        self._check_types()
         unknown = [g for g in self.trainable if g not in GROUPS]
         if unknown or not self.trainable:
             raise ConfigError(f"trainable must name some of {', '.join(GROUPS)}; got {list(self.trainable)}.")
@@ -72,6 +79,22 @@ class TrainConfig:
         for name in ("max_steps", "warmup_steps", "weight_decay", "max_grad_norm", "save_every"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"{name} must not be negative, not {getattr(self, name)}.")
+
+    def _check_types(self) -> None:
+        """Text, yes/no and number settings must be what they say (YAML reads ``shuffle=maybe`` as text)."""
+        expected = {bool: "true or false", int: "a whole number", float: "a number", str: "text"}
+        hints = get_type_hints(TrainConfig)
+        for f in dataclasses.fields(self):
+            value, hint = getattr(self, f.name), hints[f.name]
+            if value is None and type(None) not in get_args(hint):
+                raise ConfigError(f"{f.name} must be given a value.")
+            kinds = [t for t in get_args(hint) or (hint,) if t is not type(None)]
+            if value is None or len(kinds) != 1 or kinds[0] not in expected:
+                continue  # Literal choices and tuples are checked by dataclass_from_dict
+            kind = kinds[0]
+            fits = isinstance(value, (int, float)) if kind is float else isinstance(value, kind)
+            if not fits or (kind is not bool and isinstance(value, bool)):
+                raise ConfigError(f"{f.name} must be {expected[kind]}, not {value!r}.")
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict (tuples as lists)."""

@@ -56,7 +56,8 @@ class ValidationReport:
     bad_rows: set[int] = field(default_factory=set)
 
     def add(self, index: int, kind: str, detail: str) -> None:
-        self.problems[kind].append(f"row {index}: {detail}")
+        """Note a problem with the row at ``index`` (0-based; reported as a person counts, from 1)."""
+        self.problems[kind].append(f"row {index + 1}: {detail}")
         self.bad_rows.add(index)
 
     @property
@@ -74,7 +75,9 @@ class ValidationReport:
 
 
 def check_rows(rows: list[dict[str, Any]], root: Path) -> ValidationReport:
-    """Field-level checks (the audio itself is checked when its features are computed)."""
+    """Field-level checks and that each audio file exists; cheap, so run before the model loads.
+
+    The audio itself is checked when its features are computed."""
     report = ValidationReport(len(rows))
     for i, row in enumerate(rows):
         unknown = sorted(set(row) - set(ROW_FIELDS))
@@ -155,11 +158,21 @@ class QADataset(torch.utils.data.Dataset):
         return self.examples[index]
 
 
+def stop_on_problems(report: ValidationReport, skip_bad_rows: bool, what: str = "training data") -> None:
+    """Raise ConfigError with the report when rows have problems, unless they are to be skipped."""
+    if not report.ok and not skip_bad_rows:
+        raise ConfigError(f"The {what} has problems (set skip_bad_rows=true to train on the rest):\n"
+                          + report.summary())
+
+
 def prepare_dataset(rows: list[dict[str, Any]], root: Path, cache: FeatureCache, processor: LTUProcessor, *,
                     train_on_inputs: bool, max_text_tokens: int, skip_bad_rows: bool,
+                    report: ValidationReport | None = None,
                     progress: Callable[[Iterable], Iterable] = lambda x: x) -> tuple[QADataset, ValidationReport]:
-    """Validate rows, compute or load their clips, tokenise; stop on problems unless told to skip."""
-    report = check_rows(rows, root)
+    """Validate rows (unless ``report`` holds ``check_rows``' result), compute or load their clips, tokenise;
+    stop on problems unless told to skip."""
+    report = report if report is not None else check_rows(rows, root)
+    stop_on_problems(report, skip_bad_rows)
     clips: dict[Path, AudioFeatures] = {}
     paths = sorted({audio_path(r, root) for i, r in enumerate(rows) if i not in report.bad_rows})
     for path in progress(paths):
@@ -169,9 +182,7 @@ def prepare_dataset(rows: list[dict[str, Any]], root: Path, cache: FeatureCache,
             for i, row in enumerate(rows):
                 if i not in report.bad_rows and audio_path(row, root) == path:
                     report.add(i, "undecodable audio", f"{row['audio_id']}: {err}")
-    if not report.ok and not skip_bad_rows:
-        raise ConfigError("The training data has problems (set skip_bad_rows=true to train on the rest):\n"
-                          + report.summary())
+    stop_on_problems(report, skip_bad_rows)
     examples = []
     for i, row in enumerate(rows):
         if i in report.bad_rows:

@@ -22,15 +22,15 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from ltu.errors import USER_ERROR, LTUError
+from ltu.batch import ClipLoader, Question, answer_questions
+from ltu.errors import USER_ERROR, ConfigError, LTUError
 from ltu.generation import GenerationSettings
 from ltu.model import LTUModel
 from ltu.processor import AudioFeatures, LTUProcessor
-from ltu.prompt import Turn
 from ltu.runtime import Runtime
 from ltu.transcribe import Transcriber, transcriber_for
 from train import scoring
-from train.data import audio_path, read_rows
+from train.data import audio_path, check_rows, read_rows
 
 MAX_CLOSED_LABELS = 100  # a task with at most this many distinct short answers is scored as classification
 MAX_LABEL_WORDS = 4
@@ -41,31 +41,23 @@ MULTI_LABEL_SEPARATOR = ";"  # "Sound category: dog; music" lists several labels
 def generate_answers(model: LTUModel, processor: LTUProcessor, rows: Sequence[dict[str, Any]], root: Path,
                      settings: GenerationSettings, batch_size: int, silence_seconds: float | None = None,
                      transcriber: Transcriber | None = None) -> list[str]:
-    """One answer per row, generated in batches (rows grouped by prompt length).
+    """One answer per row, through ``ltu.batch`` (left-padded batches of similar prompt length).
 
     ``transcriber`` fills an empty ``input`` field with the clip's speech, as at inference."""
-    clips: dict[Path, AudioFeatures] = {}
     silent = _silence(processor, silence_seconds) if silence_seconds else None
     if silent is not None and transcriber is not None:
         silent.transcript = transcriber.heard(silent.audio.samples)
-    prompts = []
-    for row in rows:
-        path = audio_path(row, root)
-        if silent is None and path not in clips:
-            clips[path] = processor.audio_features(path)
-            if transcriber is not None:
-                clips[path].transcript = transcriber.heard(clips[path].audio.samples)
-        clip = silent or clips[path]
-        turn = Turn(row["instruction"], row.get("input") or clip.transcript)
-        prompts.append((processor.first_turn(turn, clip.num_tokens), clip))
-    order = sorted(range(len(rows)), key=lambda i: len(prompts[i][0]))
+    loader = ClipLoader(processor, transcriber)
+    questions = [Question(row["instruction"], audio_path(row, root), row.get("input") or "") for row in rows]
     answers: list[str] = [""] * len(rows)
-    for start in tqdm(range(0, len(order), batch_size), desc="generate", dynamic_ncols=True):
-        chunk = order[start:start + batch_size]
-        inputs = processor.collate([prompts[i][0] for i in chunk], [prompts[i][1] for i in chunk], "left")
-        out = model.generate(inputs.to(model.audio_device), settings, [processor.eos_id], processor.pad_id)
-        for i, ids in zip(chunk, out.tolist()):
-            answers[i] = processor.decode(ids[: ids.index(processor.eos_id)] if processor.eos_id in ids else ids)
+    with tqdm(total=len(rows), unit="rows", desc="answers", dynamic_ncols=True, mininterval=1.0) as bar:
+        for results in answer_questions(model, processor, questions, settings, batch_size,
+                                        clip_of=(lambda q: silent) if silent is not None else loader):
+            for result in results:
+                if result.error is not None:
+                    raise LTUError(f"Row {result.index}: {result.error}")
+                answers[result.index] = result.answer or ""
+            bar.update(len(results))
     return answers
 
 
@@ -149,6 +141,12 @@ def _evaluate(args: argparse.Namespace) -> int:
         picked = sorted(random.Random(SAMPLE_SEED).sample(range(len(rows)), args.sample))
         rows = [rows[i] for i in picked]
     root = Path(args.data_root) if args.data_root else Path(args.data).parent
+    report = check_rows(rows, root)  # seconds, before the model loads
+    report.problems.pop("unknown fields", None)  # extra fields (an earlier run's predictions) do no harm here
+    if any(report.problems.values()):
+        raise ConfigError(f"The rows of {args.data} have problems (--data-root sets the folder that relative "
+                          f"audio_id paths start from):\n{report.summary()}")
+    print(f"{len(rows)} rows; loading {args.checkpoint} ...", file=sys.stderr)
     model, processor = load_pretrained(args.checkpoint, Runtime(device=args.device))
     settings = (GenerationSettings(temperature=0.1, top_p=0.95, top_k=500, repetition_penalty=1.1,
                                    max_new_tokens=args.max_new_tokens, seed=0) if args.paper_sampling

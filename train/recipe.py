@@ -6,6 +6,7 @@ Run it with ``python -m train CONFIG.yaml key=value ...`` on one process, or wit
 
 from __future__ import annotations
 
+import json
 import math
 import time
 from contextlib import nullcontext
@@ -20,32 +21,39 @@ from transformers import get_scheduler
 
 from ltu.checkpoint import build_model, load_pretrained, save_pretrained, TRAINED_MODEL_DIR
 from ltu.config import LTUConfig
+from ltu.errors import ConfigError, DeviceError
 from ltu.model import LTUModel
 from ltu.processor import IGNORE_INDEX, LTUProcessor
 from ltu.runtime import Runtime
 from ltu.transcribe import transcriber_for
 from train.config import TrainConfig, save_json
-from train.data import FeatureCache, QADataset, prepare_dataset, read_rows
+from train.data import (FeatureCache, QADataset, ValidationReport, check_rows, prepare_dataset, read_rows,
+                        stop_on_problems)
 from train.metrics import LOSS_PLOT, MetricsLog, plot_loss
-from train.state import Progress, latest_checkpoint, restore_checkpoint, save_checkpoint
+from train.state import (CONFIG_COPY, SETTINGS_HISTORY, Progress, latest_checkpoint, remove_unfinished,
+                         restore_checkpoint, save_checkpoint, set_aside)
 
 CACHE_FOLDER = ".ltu-cache"
-CONFIG_COPY = "train_config.json"
 
 
 def run(cfg: TrainConfig) -> Path | None:
     """Train one stage; returns the final checkpoint folder (None if stopped by ``stop_after``)."""
+    if cfg.device == "cuda" and not torch.cuda.is_available():
+        raise DeviceError("device=cuda was asked for, but torch sees no CUDA GPU here; use device=cpu or auto.")
     accelerator = Accelerator(cpu=cfg.device == "cpu", mixed_precision=cfg.mixed_precision)
     set_seed(cfg.seed)
     out = Path(cfg.output_dir)
-    out.mkdir(parents=True, exist_ok=True)
     say = accelerator.print
+    # What can be checked without the model comes first, and nothing is written before it passes.
+    rows = _checked_rows(cfg, say)
+    resume_from = _resume_point(cfg, out, accelerator, say)
+    say(f"loading the model ({cfg.init_from or cfg.model}) ...")
     model, processor = _load_model(cfg, accelerator)
     counts = declare_trainable(model, cfg.trainable)
     say("trainable parameters: " + ", ".join(f"{g} {n:,}" for g, n in counts.items())
         + f" (total {sum(counts.values()):,}; frozen {_frozen(model):,})")
 
-    data, eval_data = _datasets(cfg, model, processor, say)
+    data, eval_data = _datasets(cfg, model, processor, rows, say)
     sampler = EpochSampler(len(data), cfg.seed, cfg.shuffle)
     # The loader gets its own generator: starting an epoch then never draws from the global RNG,
     # which LoRA dropout uses, so a resumed run continues with exactly the same random stream.
@@ -61,12 +69,12 @@ def run(cfg: TrainConfig) -> Path | None:
     model, optimizer, loader, scheduler = accelerator.prepare(model, optimizer, loader, scheduler)
 
     progress = Progress()
-    resume_from = latest_checkpoint(out) if cfg.resume else None
     if resume_from is not None:
         progress = restore_checkpoint(resume_from, accelerator.unwrap_model(model), optimizer, scheduler)
         say(f"resumed from {resume_from} at step {progress.step}")
     if accelerator.is_main_process:
-        save_json(cfg, out / CONFIG_COPY)
+        out.mkdir(parents=True, exist_ok=True)
+        _record_settings(cfg, out)
     say(f"{len(data)} examples, {len(loader)} batches of {cfg.batch_size} per epoch; "
         f"{total_steps} optimizer steps ({steps_per_epoch} per epoch, grad_accum {cfg.grad_accum})")
 
@@ -129,7 +137,7 @@ def _train_loop(cfg: TrainConfig, accelerator: Accelerator, model: Any, optimize
     batches_per_epoch = len(loader)
     bar = tqdm(total=total_steps, initial=progress.step, disable=not accelerator.is_local_main_process,
                desc="train", dynamic_ncols=True)
-    window_loss, window_samples, window_start = 0.0, 0, time.perf_counter()
+    window_samples, window_start = 0, time.perf_counter()  # throughput since the last line (or this process's start)
     while progress.step < total_steps:
         epoch, skip = divmod(progress.micro, batches_per_epoch)
         sampler.use_epoch(epoch)
@@ -139,7 +147,7 @@ def _train_loop(cfg: TrainConfig, accelerator: Accelerator, model: Any, optimize
             with nullcontext() if boundary else accelerator.no_sync(model):
                 loss = model(**batch.as_kwargs()).loss
                 accelerator.backward(loss / cfg.grad_accum)
-            window_loss += loss.item() / cfg.grad_accum
+            progress.window_loss += loss.item() / cfg.grad_accum
             window_samples += batch.input_ids.shape[0] * accelerator.num_processes
             if not boundary:
                 continue
@@ -149,16 +157,18 @@ def _train_loop(cfg: TrainConfig, accelerator: Accelerator, model: Any, optimize
             scheduler.step()
             optimizer.zero_grad(set_to_none=True)
             progress.step += 1
+            progress.window_steps += 1
             bar.update(1)
             if progress.step % cfg.log_every == 0 or progress.step == total_steps:
                 elapsed = time.perf_counter() - window_start
-                steps = cfg.log_every if progress.step % cfg.log_every == 0 else progress.step % cfg.log_every
                 record = {"step": progress.step, "epoch": round(progress.micro / batches_per_epoch, 3),
-                          "loss": round(window_loss / max(steps, 1), 5), "lr": scheduler.get_last_lr()[0],
+                          "loss": round(progress.window_loss / progress.window_steps, 5),
+                          "lr": scheduler.get_last_lr()[0],
                           "samples_per_s": round(window_samples / max(elapsed, 1e-9), 2)}
                 bar.set_postfix(loss=record["loss"], lr=f"{record['lr']:.2e}", sps=record["samples_per_s"])
                 log.write(record)
-                window_loss, window_samples, window_start = 0.0, 0, time.perf_counter()
+                progress.window_loss, progress.window_steps = 0.0, 0
+                window_samples, window_start = 0, time.perf_counter()
             if _checkpoint_due(cfg, progress.step, total_steps):
                 if eval_data is not None:
                     log.write({"step": progress.step, "eval_loss": evaluate_loss(accelerator.unwrap_model(model),
@@ -223,24 +233,92 @@ def _model_config(path: str) -> LTUConfig:
     return LTUConfig.load(path)
 
 
-def _datasets(cfg: TrainConfig, model: LTUModel, processor: LTUProcessor, say: Any) -> tuple[QADataset, QADataset | None]:
+def _resume_point(cfg: TrainConfig, out: Path, accelerator: Accelerator, say: Any) -> Path | None:
+    """The checkpoint to resume from, after checking that ``out`` holds this run and not another one.
+
+    Resuming with other settings is refused (the result would be neither run). A fresh start in a folder
+    that holds an earlier run (``resume=false``, or other settings and nothing to resume) first moves the
+    earlier run's files to ``earlier-N/``, so no history is overwritten and two runs never mix."""
+    if accelerator.is_main_process:
+        for path in remove_unfinished(out):
+            say(f"removed {path.name}, left unfinished by an interrupted save")
+    checkpoint = latest_checkpoint(out) if cfg.resume else None
+    changed = _changed_settings(cfg, out, ignore=cfg.RESUMABLE_CHANGES)
+    if checkpoint is not None and changed:
+        raise ConfigError(f"{out} holds a run with other settings ({changed}), so it cannot resume with these. "
+                          f"Use a new output_dir (init_from={out} starts from its weights), or resume=false to "
+                          "set the earlier run aside and start over here.")
+    if checkpoint is None and (not cfg.resume or changed):
+        accelerator.wait_for_everyone()
+        if accelerator.is_main_process and (earlier := set_aside(out)) is not None:
+            say(f"moved the earlier run in {out} to {earlier}")
+        accelerator.wait_for_everyone()
+    return checkpoint
+
+
+def _changed_settings(cfg: TrainConfig, out: Path, ignore: tuple[str, ...] = ()) -> str:
+    """How ``cfg`` differs from the settings saved in ``out`` ('' when they agree or none are saved)."""
+    saved = out / CONFIG_COPY
+    if not saved.is_file():
+        return ""
+    try:
+        before = json.loads(saved.read_text())
+    except (OSError, json.JSONDecodeError) as err:
+        raise ConfigError(f"Cannot read {saved} ({err}); move it away to reuse this folder.") from err
+    return ", ".join(f"{k} {before.get(k)!r} -> {v!r}" for k, v in cfg.to_dict().items()
+                     if k not in ignore and before.get(k) != v)
+
+
+def _record_settings(cfg: TrainConfig, out: Path) -> None:
+    """Save the settings this process runs with; settings they replace go to the history file first."""
+    saved = out / CONFIG_COPY
+    if _changed_settings(cfg, out):
+        with open(out / SETTINGS_HISTORY, "a") as f:
+            f.write(json.dumps(json.loads(saved.read_text())) + "\n")
+    save_json(cfg, saved)
+
+
+DataFiles = dict[str, tuple[list[dict[str, Any]], Path, ValidationReport]]  # "train"/"eval": rows, data root, report
+
+
+def _checked_rows(cfg: TrainConfig, say: Any) -> DataFiles:
+    """Read the data files and check their rows (fields, audio files present): seconds, before the model loads."""
+    found = {}
+    for name, path in (("train", cfg.train_data), ("eval", cfg.eval_data)):
+        if path is None:
+            continue
+        rows = read_rows(path)
+        root = Path(cfg.data_root) if cfg.data_root else Path(path).parent
+        report = check_rows(rows, root)
+        if name == "train":
+            stop_on_problems(report, cfg.skip_bad_rows)
+        say(f"{path}: {len(rows)} rows" + (f", {len(report.bad_rows)} with problems" if not report.ok else ""))
+        found[name] = (rows, root, report)
+    return found
+
+
+def _datasets(cfg: TrainConfig, model: LTUModel, processor: LTUProcessor, files: DataFiles,
+              say: Any) -> tuple[QADataset, QADataset | None]:
     frozen = "encoder" not in cfg.trainable
-    data_file = Path(cfg.train_data)
-    root = Path(cfg.data_root) if cfg.data_root else data_file.parent
+    rows, root, report = files["train"]
+    say("preparing audio features" + (" and transcripts" if cfg.transcripts and model.config.prompt.transcript_source
+                                      else "") + " ...")
     transcriber = transcriber_for(model.config) if cfg.transcripts else None
     cache = FeatureCache(Path(cfg.cache_dir) if cfg.cache_dir else root / CACHE_FOLDER, model, processor, frozen,
                          transcriber)
-    progress = lambda items: tqdm(items, desc="audio features", dynamic_ncols=True)  # noqa: E731
-    data, report = prepare_dataset(read_rows(data_file), root, cache, processor, train_on_inputs=cfg.train_on_inputs,
+    say(f"audio features are cached in {cache.folder}")
+    progress = lambda items: tqdm(items, desc="audio features", dynamic_ncols=True, mininterval=1.0)  # noqa: E731
+    data, report = prepare_dataset(rows, root, cache, processor, train_on_inputs=cfg.train_on_inputs,
                                    max_text_tokens=cfg.max_text_tokens, skip_bad_rows=cfg.skip_bad_rows,
-                                   progress=progress)
+                                   report=report, progress=progress)
     if not report.ok:
         say(f"skipped {len(report.bad_rows)} bad rows:\n{report.summary()}")
     eval_data = None
-    if cfg.eval_data:
-        eval_data, _ = prepare_dataset(read_rows(cfg.eval_data), root, cache, processor,
-                                       train_on_inputs=cfg.train_on_inputs, max_text_tokens=cfg.max_text_tokens,
-                                       skip_bad_rows=True, progress=progress)
+    if "eval" in files:
+        rows, root, report = files["eval"]
+        eval_data, _ = prepare_dataset(rows, root, cache, processor, train_on_inputs=cfg.train_on_inputs,
+                                       max_text_tokens=cfg.max_text_tokens, skip_bad_rows=True, report=report,
+                                       progress=progress)
     return data, eval_data
 
 
