@@ -1,4 +1,4 @@
-"""Command line: ``python -m ltu chat | convert-official | info``.
+"""Command line: ``python -m ltu chat | serve | batch | convert-official | download | bench | info``.
 
 User errors end with exit code 2 and one line on stderr; nothing else is caught.
 """
@@ -15,6 +15,7 @@ from ltu.config import PAPER_LLM
 from ltu.errors import USER_ERROR, LTUError
 from ltu.generation import GenerationSettings
 from ltu.runtime import Runtime
+from ltu.weights.released import RELEASED
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CHECKPOINT = REPO_ROOT / "checkpoints" / "ltu-small"  # the embedded default model
@@ -23,6 +24,11 @@ QUIT_WORDS = {"", "/quit", "/exit", "quit", "exit"}
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the process exit code."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["bench"]:  # its own options: see ltu.bench
+        from ltu.bench import main as bench
+
+        return bench(argv[1:])
     args = _parser().parse_args(argv)
     try:
         return args.run(args)
@@ -45,12 +51,37 @@ def _parser() -> argparse.ArgumentParser:
     _add_generation_args(chat)
     chat.set_defaults(run=_chat)
 
+    serve = commands.add_parser("serve", help="an OpenAI-compatible endpoint: POST /v1/chat/completions")
+    _add_serve_args(serve)
+    _add_model_args(serve)
+    _add_generation_args(serve)
+    serve.set_defaults(run=_serve)
+
     convert = commands.add_parser("convert-official", help="convert the paper's released .bin into a checkpoint folder")
     convert.add_argument("--input", "-i", required=True, help="released file, e.g. ltu_ori_paper.bin")
     convert.add_argument("--output", "-o", required=True, help="checkpoint folder to write")
     convert.add_argument("--llm", default=None, help=f"base LLM the folder names (default: {PAPER_LLM})")
     convert.add_argument("--encoder-heads", type=int, default=None, help="attention heads of the encoder (default: width/64)")
     convert.set_defaults(run=_convert)
+
+    download = commands.add_parser("download", help="fetch and convert a released model (e.g. ltu-7b) once")
+    download.add_argument("name", choices=sorted(RELEASED), help="the released model")
+    download.set_defaults(run=_download)
+
+    batch = commands.add_parser("batch", help="answer a JSON Lines file of questions about audio files")
+    batch.add_argument("--input", "-i", required=True, type=Path,
+                       help="JSON Lines rows: audio, question, optional input, history, id, temperature, max_tokens ...")
+    batch.add_argument("--output", "-o", required=True, type=Path, help="JSON Lines answers (run again to resume)")
+    batch.add_argument("--audio-root", type=Path, default=None,
+                       help="folder relative audio paths start from (default: the input file's folder)")
+    batch.add_argument("--batch-size", type=int, default=8, help="questions answered together")
+    batch.add_argument("--no-progress", action="store_true", help="no progress bar")
+    _add_model_args(batch)
+    _add_generation_args(batch)
+    batch.set_defaults(run=_batch)
+
+    commands.add_parser("bench", help="measure speed and memory on this machine (python -m ltu bench --help)",
+                        add_help=False).set_defaults(run=None)
 
     info = commands.add_parser("info", help="show what a checkpoint folder contains")
     info.add_argument("checkpoint", nargs="?", default=str(DEFAULT_CHECKPOINT))
@@ -60,7 +91,8 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _add_model_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--checkpoint", "-c", default=str(DEFAULT_CHECKPOINT), help="checkpoint folder or hub repo id")
+    p.add_argument("--checkpoint", "-c", default=str(DEFAULT_CHECKPOINT),
+                   help=f"checkpoint folder, released model ({', '.join(RELEASED)}) or hub repo id")
     p.add_argument("--llm", default=None, help="load the base LLM from here instead of the one the checkpoint names")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N, mps")
     p.add_argument("--dtype", default="auto", help="auto, float32, bfloat16, float16")
@@ -77,6 +109,22 @@ def _add_generation_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--num-beams", type=int, default=d.num_beams, help=">1 = beam search")
     p.add_argument("--greedy", action="store_true", help="same as --temperature 0")
     p.add_argument("--seed", type=int, default=None, help="fix sampling for a reproducible answer")
+
+
+def _add_serve_args(p: argparse.ArgumentParser) -> None:
+    from ltu.serve.config import API_KEY_ENV, ServeConfig
+
+    d = ServeConfig()
+    p.add_argument("--host", default=d.host, help="address to listen on (default: this machine only)")
+    p.add_argument("--port", type=int, default=d.port)
+    p.add_argument("--api-key", default=None, help=f"require 'Authorization: Bearer KEY' (default: ${API_KEY_ENV}, else off)")
+    p.add_argument("--model-name", default=d.model_name, help="the model id clients name")
+    p.add_argument("--max-concurrent", type=int, default=d.max_concurrent, help="answers generated at once")
+    p.add_argument("--max-queue", type=int, default=d.max_queue, help="requests that may wait; more get 429")
+    p.add_argument("--max-body-mb", type=float, default=d.max_body_mb, help="larger requests get 413")
+    p.add_argument("--max-sessions", type=int, default=d.max_sessions, help="conversations kept for follow-ups")
+    p.add_argument("--session-memory-mb", type=float, default=d.session_memory_mb,
+                   help="KV-cache memory kept for follow-ups, in total")
 
 
 def _settings(args: argparse.Namespace) -> GenerationSettings:
@@ -128,6 +176,42 @@ def _stream(session: "object", question: str, input_text: str, out: TextIO) -> N
         print(f"note: {notice}", file=sys.stderr)
 
 
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from ltu.checkpoint import load_pretrained
+    from ltu.serve.app import create_app
+    from ltu.serve.config import ServeConfig, api_key_from
+    from ltu.serve.engine import Engine
+
+    settings = _settings(args)
+    config = ServeConfig(host=args.host, port=args.port, model_name=args.model_name, api_key=api_key_from(args.api_key),
+                         max_concurrent=args.max_concurrent, max_queue=args.max_queue, max_body_mb=args.max_body_mb,
+                         max_sessions=args.max_sessions, session_memory_mb=args.session_memory_mb)
+    runtime = Runtime(device=args.device, dtype=args.dtype, quantization=args.quantization)
+    runtime.torch_device()
+    _missing_default_hint(args.checkpoint)
+    if not config.is_local and config.api_key is None:
+        print(f"warning: listening on {config.host} without an API key: anyone who can reach it can use it "
+              "(--api-key or $LTU_API_KEY).", file=sys.stderr)
+    print(f"Loading {args.checkpoint} ...", file=sys.stderr)
+    model, processor = load_pretrained(args.checkpoint, runtime, llm=args.llm)
+    app = create_app(Engine(model, processor, config, settings))
+    print(f"Serving '{config.model_name}' at http://{config.host}:{config.port}/v1", file=sys.stderr)
+    uvicorn.run(app, host=config.host, port=config.port, log_level="warning")
+    return 0
+
+
+def _batch(args: argparse.Namespace) -> int:
+    from ltu.batch import run_command
+
+    settings = _settings(args)
+    if args.batch_size < 1:
+        raise LTUError("--batch-size must be at least 1.")
+    _missing_default_hint(args.checkpoint)
+    return run_command(args, settings)
+
+
 def _missing_default_hint(checkpoint: str) -> None:
     if Path(checkpoint) == DEFAULT_CHECKPOINT and not DEFAULT_CHECKPOINT.is_dir():
         raise LTUError(f"The default model is not at {DEFAULT_CHECKPOINT}. Run the set-up (bash scripts/setup.sh) "
@@ -140,6 +224,13 @@ def _convert(args: argparse.Namespace) -> int:
     report = convert_official(args.input, args.output, llm=args.llm or PAPER_LLM, num_heads=args.encoder_heads)
     print(report.summary())
     print(f"Wrote {args.output}")
+    return 0
+
+
+def _download(args: argparse.Namespace) -> int:
+    from ltu.weights.released import fetch
+
+    print(fetch(args.name))
     return 0
 
 

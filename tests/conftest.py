@@ -1,8 +1,4 @@
-"""Shared fixtures: a tiny tokenizer and tiny LLaMA built here, so no test needs a hub.
-
-Sizes follow the project's test rule: widths of at least 64 and multiples of 32, so the
-same models also work with bitsandbytes' CPU 4-bit kernel.
-"""
+"""Shared fixtures: tiny models (``ltu.tiny``) and a tiny released-layout file, so no test needs a hub."""
 
 from __future__ import annotations
 
@@ -16,74 +12,17 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 import pytest
 import torch
 
-from ltu.config import EncoderConfig, LoRAConfig, LTUConfig, PromptConfig, whisper_frontend
+from ltu.config import EncoderConfig, FrontEndConfig, LoRAConfig, LTUConfig
+from ltu.encoders import CAVMAEEncoder
+from ltu.tiny import TINY_WHISPER, make_llm_folder, make_tokenizer, tiny_config  # noqa: F401 (used by tests)
+from reference import official_state_dict_from_parts
 
 REPO = Path(__file__).resolve().parent.parent
 ASSETS = REPO / "assets"
-# A ChatML-like template: every message ends with EOS, as SmolLM2's and Qwen's do.
-CHAT_TEMPLATE = (
-    "{% for m in messages %}<|{{ m['role'] }}|>\n{{ m['content'] }}</s>\n{% endfor %}"
-    "{% if add_generation_prompt %}<|assistant|>\n{% endif %}"
-)
-_CORPUS = [
-    "### Instruction:\nWhat is this sound?\n\n### Response:\nThe sound of a dog barking.",
-    "### Instruction:\nIs someone speaking?\n\n### Input:\nhello there\n\n### Response:\nYes, a man is speaking.",
-    "Describe the audio. A cat meows twice, then a door closes. Music plays softly in the background.",
-    "<|system|>\n<|user|>\n<|assistant|>\nWhy might this happen? Where is it? How loud? Which language?",
-    "bird chirping engine idling rain falling water splashing laughter applause siren horn",
-]
-TINY_WHISPER = dict(d_model=64, encoder_layers=2, encoder_attention_heads=4, encoder_ffn_dim=128, decoder_layers=1,
-                    decoder_attention_heads=4, decoder_ffn_dim=128, num_mel_bins=80, max_source_positions=1500,
-                    vocab_size=128, max_target_positions=64, pad_token_id=0, bos_token_id=1, eos_token_id=2,
-                    decoder_start_token_id=1, suppress_tokens=[], begin_suppress_tokens=[])
-
-
-def make_tokenizer():
-    """A byte-level BPE tokenizer with LLaMA's special ids (pad 0, bos 1, eos 2) and BOS prepended."""
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
-    from transformers import PreTrainedTokenizerFast
-
-    core = Tokenizer(models.BPE())
-    core.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    core.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(vocab_size=480, special_tokens=["<pad>", "<s>", "</s>"],
-                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False)
-    core.train_from_iterator(_CORPUS * 4, trainer)
-    core.post_processor = processors.TemplateProcessing(single="<s> $A", special_tokens=[("<s>", 1)])
-    tok = PreTrainedTokenizerFast(tokenizer_object=core, bos_token="<s>", eos_token="</s>", pad_token="<pad>")
-    tok.chat_template = CHAT_TEMPLATE
-    return tok
-
-
-def make_llm_folder(folder: Path, seed: int = 0) -> Path:
-    """Save a tiny random LLaMA (2 layers, width 64) and its tokenizer to ``folder``."""
-    from transformers import LlamaConfig, LlamaForCausalLM
-
-    tok = make_tokenizer()
-    config = LlamaConfig(vocab_size=len(tok), hidden_size=64, intermediate_size=128, num_hidden_layers=2,
-                         num_attention_heads=4, num_key_value_heads=4, max_position_embeddings=512,
-                         pad_token_id=0, bos_token_id=1, eos_token_id=2, tie_word_embeddings=False,
-                         initializer_range=0.1)
-    torch.manual_seed(seed)
-    LlamaForCausalLM(config).save_pretrained(folder)
-    tok.save_pretrained(folder)
-    return folder
-
-
 @pytest.fixture(scope="session")
 def tiny_llm(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Folder of a tiny LLaMA with tokenizer."""
     return make_llm_folder(tmp_path_factory.mktemp("tiny_llm"))
-
-
-def tiny_config(llm: Path, encoder: str = "cavmae", **prompt: str) -> LTUConfig:
-    """A tiny LTU config: width-64 encoder, the paper's layout unless ``prompt`` says otherwise."""
-    if encoder == "cavmae":
-        enc = EncoderConfig(embed_dim=64, depth=2, num_heads=4)
-        return LTUConfig(llm=str(llm), encoder=enc, prompt=PromptConfig(**prompt), name="tiny")
-    enc = EncoderConfig(kind="whisper", whisper=dict(TINY_WHISPER), trainable=False)
-    return LTUConfig(llm=str(llm), frontend=whisper_frontend(max_seconds=70.0), encoder=enc,
-                     prompt=PromptConfig(**prompt), name="tiny-whisper")
 
 
 def with_lora(config: LTUConfig, **changes: object) -> LTUConfig:
@@ -106,3 +45,26 @@ def sine(seconds: float, freq: float = 440.0, rate: int = 16_000):
 
     t = np.arange(int(seconds * rate)) / rate
     return (0.5 * np.sin(2 * np.pi * freq * t)).astype("float32")
+
+
+# A released-layout checkpoint at tiny sizes (tests/test_convert.py, tests/test_released.py)
+WIDTH, HEADS, DEPTH, LAYERS, RANK, LLM_WIDTH = 64, 4, 3, 2, 8, 64
+
+
+def released_file(tmp_path, with_default: bool, seed: int = 0) -> tuple:
+    """A checkpoint with official names and shapes (tiny sizes), saved as a torch pickle."""
+    gen = torch.Generator().manual_seed(seed)
+    rand = lambda *shape: torch.randn(*shape, generator=gen) * 0.05  # noqa: E731
+    encoder = CAVMAEEncoder(EncoderConfig(embed_dim=WIDTH, depth=DEPTH, num_heads=HEADS), FrontEndConfig())
+    enc_state = {k: v + rand(*v.shape) for k, v in encoder.state_dict().items()}
+    projector = {"1.weight": rand(LLM_WIDTH, WIDTH) * 20, "1.bias": rand(LLM_WIDTH)}
+    lora = {}
+    for i in range(LAYERS):
+        for name in ("q_proj", "v_proj"):
+            stem = f"base_model.model.model.layers.{i}.self_attn.{name}"
+            lora[f"{stem}.lora_A.weight"] = rand(RANK, LLM_WIDTH) * 10
+            lora[f"{stem}.lora_B.weight"] = rand(LLM_WIDTH, RANK) * 10
+    state = official_state_dict_from_parts(enc_state, projector, lora, with_default=with_default)
+    path = tmp_path / "ltu_ori_paper.bin"
+    torch.save(state, path)
+    return path, state

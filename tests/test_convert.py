@@ -5,36 +5,12 @@ from __future__ import annotations
 import pytest
 import torch
 
-from conftest import ASSETS
+from conftest import ASSETS, DEPTH, HEADS, LAYERS, RANK, WIDTH, released_file
 from ltu.checkpoint import load_pretrained
 from ltu.cli import main
-from ltu.config import EncoderConfig, FrontEndConfig
 from ltu.weights.convert import convert_official
-from ltu.encoders import CAVMAEEncoder
 from ltu.prompt import Turn
-from reference import official_state_dict_from_parts, reference_ltu_text_logits
-
-WIDTH, HEADS, DEPTH, LAYERS, RANK, LLM_WIDTH = 64, 4, 3, 2, 8, 64
-
-
-def released_file(tmp_path, with_default: bool, seed: int = 0) -> tuple:
-    """A checkpoint with official names and shapes (tiny sizes), saved as a torch pickle."""
-    gen = torch.Generator().manual_seed(seed)
-    rand = lambda *shape: torch.randn(*shape, generator=gen) * 0.05  # noqa: E731
-    encoder = CAVMAEEncoder(EncoderConfig(embed_dim=WIDTH, depth=DEPTH, num_heads=HEADS), FrontEndConfig())
-    enc_state = {k: v + rand(*v.shape) for k, v in encoder.state_dict().items()}
-    projector = {"1.weight": rand(LLM_WIDTH, WIDTH) * 20, "1.bias": rand(LLM_WIDTH)}
-    lora = {}
-    for i in range(LAYERS):
-        for name in ("q_proj", "v_proj"):
-            stem = f"base_model.model.model.layers.{i}.self_attn.{name}"
-            lora[f"{stem}.lora_A.weight"] = rand(RANK, LLM_WIDTH) * 10
-            lora[f"{stem}.lora_B.weight"] = rand(LLM_WIDTH, RANK) * 10
-    state = official_state_dict_from_parts(enc_state, projector, lora, with_default=with_default)
-    path = tmp_path / "ltu_ori_paper.bin"
-    torch.save(state, path)
-    return path, state
-
+from reference import reference_ltu_text_logits
 
 @pytest.mark.parametrize("with_default", [True, False], ids=["peft0.3-names", "plain-names"])
 def test_converted_model_computes_what_the_original_layout_computes(tiny_llm, tmp_path, with_default):

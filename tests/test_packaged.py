@@ -63,7 +63,8 @@ def fake_model(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict:
             raise RuntimeError("conversion crashed")
 
     model = packaged.PackagedModel(
-        name="fake", packages=(packaged.Package("ltu", "ltu==0", ("__init__.py",)),), convert=convert, summary="fake"
+        name="fake", packages=(packaged.Package("ltu", "ltu==0", ("__init__.py",)),), convert=convert, summary="fake",
+        hub_id="example/fake",
     )
     monkeypatch.setitem(packaged.MODELS, "fake", model)
     return state
@@ -415,3 +416,13 @@ def test_smollm2_answers_a_chat_prompt() -> None:
     reply = tokenizer.decode(new, skip_special_tokens=True)
     assert "4" in reply, reply  # measured: "The answer to this classic math problem is 4."
     assert tokenizer.eos_token_id in new.tolist(), reply  # the reply ends by itself with <|im_end|>
+
+
+def test_without_the_packages_a_config_name_falls_back_to_the_hub_copy(monkeypatch: pytest.MonkeyPatch,
+                                                                        tmp_path: Path) -> None:
+    monkeypatch.setenv(packaged.CACHE_ENV, str(tmp_path))  # nothing converted here
+    monkeypatch.setattr(packaged.importlib.util, "find_spec", lambda module: None)  # no weight package installed
+    assert packaged.locate("packaged:whisper-base") == "openai/whisper-base"
+    assert packaged.locate("packaged:SmolLM2-135M-Instruct") == "HuggingFaceTB/SmolLM2-135M-Instruct"
+    assert packaged.locate("some/repo") == "some/repo"
+

