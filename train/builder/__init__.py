@@ -1,8 +1,8 @@
 """Builder of the LTU-small training data (OpenAQA-format rows over locally installed recordings).
 
-Run it with ``python scripts/build_ltu_small_data.py --out data/ltu-small``; see
-``docs/data.md``. Evaluation reads the label vocabularies from here:
-``closed_task_labels()`` and ``parse_label()``.
+Run it with ``python -m train.builder --out data/ltu-small``; see ``docs/data.md``.
+Evaluation reads the label vocabularies from here: ``closed_task_labels()`` and
+``parse_label()``; ``CATEGORIES`` are the coarse AudioSet classes.
 """
 
 from train.builder.labels import (

@@ -18,33 +18,16 @@ CLASSIFICATION_TASKS = ("cla_category", "cla_label", "cla_animal")  # curriculum
 CLOSED_TASKS = CLASSIFICATION_TASKS + (
     "speech_yn", "music_yn", "asr", "language", "gender", "pitch", "loudness", "duration", "count_events",
 )
-OPEN_TASKS = ("describe", "reasoning", "advice")
+OPEN_TASKS = ("what_hear", "source", "describe", "reasoning", "where", "advice")
 TASKS = CLOSED_TASKS + OPEN_TASKS
 FREE_TEXT_TASKS = ("asr",)  # closed, but scored by word error rate: the answer is the transcript itself
 
 # --- vocabularies -------------------------------------------------------------------------
-# Coarse categories: what the sources honestly contain (Sonic Pi samples by file name).
-CATEGORIES = ("speech", "animal", "music", "percussion", "bell", "sound effect", "tone", "noise", "silence")
+# Coarse classes and fine labels are AudioSet names (ontology.py).
+from train.builder.ontology import ANIMALS, CATEGORIES, FINE_LABELS, FINE_LABELS_BY_CATEGORY  # noqa: E402
 
-ANIMALS = ("cat", "cow", "crow", "dog", "duck", "frog", "horse", "monkey", "owl", "pig", "rooster", "sheep")
-
-# Fine labels of non-speech sounds, grouped by the category they usually belong to
-# ("tabla" is music as a loop and percussion as a single stroke).
-FINE_LABELS_BY_CATEGORY = {
-    "animal": ANIMALS,
-    "music": ("choir", "piano", "synth bass", "guitar", "drum loop", "music loop", "tabla"),
-    "percussion": ("bass drum", "snare drum", "tom drum", "cymbal", "cowbell", "drum roll", "triangle",
-                   "woodblock", "electronic percussion", "finger snap", "tabla"),
-    "bell": ("bell", "chime"),
-    "sound effect": ("whoosh", "hum", "drone", "buzz", "glass rubbing", "electronic blip", "robot sound",
-                     "phone sound", "burp", "boom", "impact", "door", "cash register", "vinyl scratch", "machine"),
-    "tone": ("tone", "beep", "sweep"),
-    "noise": ("white noise", "pink noise", "brown noise", "vinyl hiss"),
-    "silence": ("silence",),
-}
-FINE_LABELS = tuple(dict.fromkeys(label for labels in FINE_LABELS_BY_CATEGORY.values() for label in labels))
-
-LANGUAGES = ("English", "Spanish", "French", "German", "Italian", "Portuguese")
+LANGUAGES = ("English", "Spanish", "French", "German", "Italian", "Portuguese", "Russian", "Romanian", "Catalan",
+             "Bulgarian", "Belarusian", "Greek", "Danish", "Lithuanian", "Dutch", "Polish", "Ukrainian")
 GENDERS = ("female", "male")
 
 # Pitch classes of generated tones: frequency bands with gaps between them, so no tone

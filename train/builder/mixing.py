@@ -1,9 +1,10 @@
-"""Clips from recordings: levels, padding with silence or noise, sequences and overlays.
+"""Clips from recordings: excerpts, repeats, padding with silence or noise, mixtures, levels.
 
-Every clip is built from one or more recordings (``Part``s), then levelled to a loudness
-class, quantised to 16-bit, and its labels are measured from the samples that are
-written: loudness and duration come from the final audio, everything else from the
-recordings it contains. Signals are float32 at 16 kHz.
+Every clip is built from one or two recordings (``Part``s) at a length chosen before the
+recording is looked at (``clip_length``; the same draw for every class), then levelled
+to a loudness class, quantised to 16-bit, and its labels are measured from the samples
+that are written: loudness and duration come from the final audio, everything else from
+the recordings it contains. Signals are float32 at 16 kHz.
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from train.builder.labels import LOUDNESS_BOUNDS_DB, MAX_SECONDS, duration_label, loudness_class
-from train.builder.sources import SAMPLE_RATE, Recording
+from train.builder.labels import LOUDNESS_BOUNDS_DB, duration_label, loudness_class
+from train.builder.sources.base import SAMPLE_RATE, Recording
 
 # Levels (loudest 100 ms, dB re full scale) that clips are set to: the middle of each class.
 LEVEL_TARGETS_DB = {"quiet": (-45.0, -39.0), "moderate": (-31.0, -25.0), "loud": (-17.0, -11.0)}
@@ -24,12 +25,8 @@ BOUNDARY_MARGIN_DB = 1.5  # levels this close to a class boundary are moved 3 dB
 PEAK_LIMIT = 0.97
 SILENT_DB = -90.0  # below this a clip counts as silent (no loudness label)
 WINDOW_S, HOP_S = 0.1, 0.05  # loudness windows
-MIN_CLIP_S = 1.0  # shorter clips are padded with silence at the end
 FADE_S = 0.005  # at every cut, so crops never click
-MAX_EVENT_S = 3.5  # non-speech parts of a sequence are cut to their loudest stretch of this length
-MAX_SPEECH_EVENT_S = 4.5  # speech is never cut: longer utterances are not used in sequences
 NOISE_SNR_DB = (15.0, 25.0)  # background noise below the sound's level
-BACKGROUND_DB = (8.0, 14.0)  # overlay background below the foreground's level
 
 
 @dataclass
@@ -41,7 +38,8 @@ class Part:
     seconds: float  # how long it lasts in the clip
     offset_s: float = 0.0  # where the stretch starts in the recording
     gain_db: float = 0.0  # relative gain before the clip is levelled
-    role: str = "main"  # main | event | foreground | background
+    role: str = "main"  # main | foreground | background
+    details: dict[str, Any] = field(default_factory=dict)  # e.g. how often a short event repeats
 
 
 @dataclass
@@ -50,8 +48,8 @@ class Clip:
 
     clip_id: str
     split: str
-    dataset: str  # animals | asterisk | sonicpi | espeak | sox | mix | baseline
-    kind: str  # base | gain | pad_silence | pad_noise | sequence | overlay | silence_baseline
+    dataset: str  # the source's name, or "mix"
+    kind: str  # base | excerpt | repeat | pad_silence | pad_noise | silence | mix
     parts: list[Part]
     samples: np.ndarray  # float32, exactly the values the 16-bit file holds
     noise: str | None = None  # colour of added background noise
@@ -150,63 +148,74 @@ def _place(total: int, pieces: list[tuple[np.ndarray, int]]) -> np.ndarray:
 
 
 # --- clips ----------------------------------------------------------------------------------
-def single_clip(recording: Recording, audio: np.ndarray, kind: str,
-                rng: random.Random) -> tuple[np.ndarray, list[Part], str | None]:
-    """One recording as ``base`` / ``gain`` (as is), ``pad_silence`` or ``pad_noise`` (placed in a longer clip)."""
+CLIP_SECONDS = (1.5, 10.0)  # every clip's length is drawn from this range, whatever its class
+REPEAT_GAP_S = (0.2, 1.2)  # silence between repetitions of a short event
+MIX_SNR_DB = (0.0, 5.0, 10.0, 20.0)  # foreground over background, loudest-100-ms levels
+
+
+def clip_length(rng: random.Random) -> float:
+    """A clip length drawn log-uniformly from CLIP_SECONDS: the same draw for every class."""
+    low, high = CLIP_SECONDS
+    return round(math.exp(rng.uniform(math.log(low), math.log(high))), 2)
+
+
+def fit_clip(recording: Recording, audio: np.ndarray, target_s: float,
+             rng: random.Random) -> tuple[np.ndarray, list[Part], str | None, str]:
+    """One recording made into a clip of about ``target_s`` seconds; returns (samples, parts, noise, kind).
+
+    Longer sounds are cut to an excerpt (speech never: its clip is as long as the utterance);
+    shorter ones are repeated with gaps, or placed in silence or faint noise.
+    """
     seconds = len(audio) / SAMPLE_RATE
-    if kind in ("base", "gain"):
-        total, start = max(seconds, MIN_CLIP_S), 0.0
-    else:
-        extra = rng.uniform(1.0, 4.0) if kind == "pad_silence" else rng.uniform(0.5, 3.0)
-        total = max(MIN_CLIP_S, min(float(MAX_SECONDS), seconds + extra))
-        start = round(rng.uniform(0.0, max(0.0, total - seconds)), 2)
-    n = int(round(total * SAMPLE_RATE))
+    n = int(round(target_s * SAMPLE_RATE))
+    if recording.category == "Silence":
+        return np.zeros(n, np.float32), [Part(recording, 0.0, target_s)], None, "silence"
+    if seconds >= target_s and not recording.is_speech:
+        offset = rng.randint(0, len(audio) - n)
+        return fade(audio[offset:offset + n]), [Part(recording, 0.0, target_s, offset / SAMPLE_RATE)], None, "excerpt"
+    if seconds >= target_s - 0.3:
+        return audio, [Part(recording, 0.0, seconds)], None, "base"
+    choice = rng.random()
+    if not recording.is_speech and seconds < target_s / 2 and choice < 0.4:
+        pieces, t = [], round(rng.uniform(0.0, 0.5), 2)
+        while t + seconds <= target_s:
+            pieces.append((audio, int(t * SAMPLE_RATE)))
+            t += seconds + rng.uniform(*REPEAT_GAP_S)
+        out = _place(n, pieces)
+        first = pieces[0][1] / SAMPLE_RATE
+        last_end = pieces[-1][1] / SAMPLE_RATE + seconds
+        part = Part(recording, first, last_end - first, details={"repeats": len(pieces)})
+        return out, [part], None, "repeat"
+    start = round(rng.uniform(0.0, target_s - seconds), 2)
     out = _place(n, [(audio, int(start * SAMPLE_RATE))])
     noise = None
-    if kind == "pad_noise":
+    if choice > 0.7 and recording.category != "Noise":
         noise = rng.choice(("white", "pink", "brown"))
-        level = loudness_db(audio) - rng.uniform(*NOISE_SNR_DB)  # steady noise: RMS ~ loudest window
-        generator = np.random.default_rng(rng.getrandbits(63))
-        out = out + coloured_noise(n, noise, generator) * _db_to_gain(level)
-    return out, [Part(recording, start, seconds)], noise
+        level = loudness_db(audio) - rng.uniform(*NOISE_SNR_DB)
+        out = out + coloured_noise(n, noise, np.random.default_rng(rng.getrandbits(63))) * _db_to_gain(level)
+    return out, [Part(recording, start, seconds)], noise, "pad_noise" if noise else "pad_silence"
 
 
-def sequence_clip(recordings: list[Recording], audios: list[np.ndarray],
-                  rng: random.Random) -> tuple[np.ndarray, list[Part]] | None:
-    """Recordings one after another with short gaps; None if they do not fit in MAX_SECONDS."""
-    pieces, parts = [], []
-    t = round(rng.uniform(0.0, 0.4), 2)
-    for recording, audio in zip(recordings, audios):
-        offset = 0.0
-        if not recording.is_speech:
-            audio, offset = excerpt(audio, MAX_EVENT_S)
-        audio = audio * _db_to_gain(-loudness_db(audio) + rng.uniform(-4.0, 4.0) - 20.0)
-        seconds = len(audio) / SAMPLE_RATE
-        pieces.append((audio, int(t * SAMPLE_RATE)))
-        parts.append(Part(recording, t, seconds, offset, role="event"))
-        t = round(t + seconds + rng.uniform(0.3, 0.8), 2)
-    total = parts[-1].start_s + parts[-1].seconds + rng.uniform(0.1, 0.5)
-    if total > MAX_SECONDS:
-        return None
-    return _place(int(round(total * SAMPLE_RATE)), pieces), parts
-
-
-def overlay_clip(foreground: Recording, fg_audio: np.ndarray, background: Recording, bg_audio: np.ndarray,
-                 rng: random.Random) -> tuple[np.ndarray, list[Part]] | None:
-    """A foreground sound over a quieter, longer background; None if the background is too short."""
+def mix_clip(foreground: Recording, fg_audio: np.ndarray, background: Recording, bg_audio: np.ndarray,
+             snr_db: float, target_s: float, rng: random.Random) -> tuple[np.ndarray, list[Part]]:
+    """A foreground sound over a background that fills the clip, ``snr_db`` above it."""
     fg_seconds = len(fg_audio) / SAMPLE_RATE
-    lead, tail = round(rng.uniform(0.2, 1.0), 2), rng.uniform(0.2, 1.0)
-    total = min(float(MAX_SECONDS), lead + fg_seconds + tail)
-    if lead + fg_seconds > total or len(bg_audio) < int(total * SAMPLE_RATE):
-        return None
-    bg, bg_offset = excerpt(bg_audio, total)
-    relative = -rng.uniform(*BACKGROUND_DB)
-    bg = bg * _db_to_gain(loudness_db(fg_audio) - loudness_db(bg) + relative)
+    if not foreground.is_speech and fg_seconds > target_s - 0.5:
+        fg_audio, _ = excerpt(fg_audio, max(1.0, target_s - 0.5))
+        fg_seconds = len(fg_audio) / SAMPLE_RATE
+    total = max(target_s, fg_seconds + 0.4)
     n = int(round(total * SAMPLE_RATE))
+    if len(bg_audio) < n:  # a short background is looped
+        bg = np.resize(bg_audio, n)
+    else:
+        offset = rng.randint(0, len(bg_audio) - n)
+        bg = bg_audio[offset:offset + n]
+    bg = fade(bg.astype(np.float32))
+    bg = bg * _db_to_gain(loudness_db(fg_audio) - loudness_db(bg) - snr_db)
+    lead = round(rng.uniform(0.1, total - fg_seconds - 0.1), 2)
     out = _place(n, [(bg, 0), (fg_audio, int(lead * SAMPLE_RATE))])
-    parts = [Part(foreground, lead, fg_seconds, role="foreground"),
-             Part(background, 0.0, len(bg) / SAMPLE_RATE, bg_offset, relative, role="background")]
-    return out, parts
+    return out, [Part(foreground, lead, fg_seconds, role="foreground"),
+                 Part(background, 0.0, total, gain_db=-snr_db, role="background")]
 
 
 def level(x: np.ndarray, target: str, rng: random.Random) -> tuple[np.ndarray, float]:
@@ -225,17 +234,22 @@ def level(x: np.ndarray, target: str, rng: random.Random) -> tuple[np.ndarray, f
 
 def clip_labels(clip: Clip) -> dict[str, Any]:
     """Ground-truth labels of a built clip: from its recordings, and measured from its samples."""
+    from train.builder.ontology import label
+
     recs = [p.recording for p in clip.parts]
     speech = [r for r in recs if r.is_speech]
     single = len(recs) == 1
     only = recs[0] if single else None
     db = loudness_db(clip.samples)
-    silent = db < SILENT_DB or (single and only.category == "silence")
+    silent = db < SILENT_DB or (single and only.category == "Silence")
     seconds = len(clip.samples) / SAMPLE_RATE
     voice = speech[0] if len(speech) == 1 else None
     return {
         "category": only.category if single else None,
         "fine_label": only.fine_label if single else None,
+        "categories": [r.category for r in recs],
+        "fine_labels": [r.fine_label for r in recs],
+        "label_paths": [label(r.fine_label).path for r in recs],
         "is_speech": bool(speech),
         "is_music": any(r.is_music for r in recs),
         "language": voice.language if voice else None,
@@ -252,7 +266,9 @@ def clip_labels(clip: Clip) -> dict[str, Any]:
         "duration_label": duration_label(seconds),
         "n_events": 0 if silent else len(recs),
         "background_noise": clip.noise,
-        "events": [{"recording_id": p.recording.id, "label": p.recording.fine_label or "speech",
-                    "role": p.role, "start_s": round(p.start_s, 3), "end_s": round(p.start_s + p.seconds, 3)}
+        "snr_db": -clip.parts[1].gain_db if len(clip.parts) == 2 else None,
+        "repeats": clip.parts[0].details.get("repeats", 1) if single else None,
+        "events": [{"recording_id": p.recording.id, "label": p.recording.fine_label, "role": p.role,
+                    "start_s": round(p.start_s, 3), "end_s": round(p.start_s + p.seconds, 3)}
                    for p in sorted(clip.parts, key=lambda p: p.start_s)],
     }

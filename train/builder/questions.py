@@ -2,8 +2,9 @@
 
 Each task has ten wordings; the last ``HELDOUT_ONLY_WORDINGS`` of each are never used in
 training rows, so held-out rows can test unseen phrasings. Closed answers use the fixed
-formats of ``labels.py``; open answers (describe / reasoning / advice) are assembled from
-the clip's labels, its transcript and ``knowledge.FACTS``.
+formats of ``labels.py``; open answers (what do you hear, what makes it, describe, what can
+be inferred, where, what to do) are composed in ``answers.py``. Plain "What do you hear?"
+is a training wording of ``what_hear``, asked of every coarse class.
 """
 
 from __future__ import annotations
@@ -11,12 +12,11 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from train.builder.knowledge import FACTS
-from train.builder.labels import format_answer
-from train.builder.mixing import Clip, Part
-from train.builder.sources import Recording
+from train.builder.answers import answer
+from train.builder.mixing import Clip
 
 HELDOUT_ONLY_WORDINGS = 2
+PLAIN_QUESTION = "What do you hear?"  # asked as is of some clips of every class (the app's example question)
 
 WORDINGS: dict[str, tuple[str, ...]] = {
     "cla_category": (
@@ -87,34 +87,49 @@ WORDINGS: dict[str, tuple[str, ...]] = {
         "How many different sounds occur in this recording?", "How many distinct sound events are in this clip?",
         "How many different things make a sound here?", "Count the distinct sound events you hear.",
         "How many kinds of sound appear in the audio?", "How many different noises or voices are in this clip?"),
+    "what_hear": (
+        "What do you hear?", "What can you hear in this audio?", "What do you hear in this recording?",
+        "What is in this audio clip?", "What sounds are in this clip?", "Tell me what you hear.",
+        "What does this recording contain?", "What is this sound?",
+        "What can be heard here?", "Listen: what is it?"),
+    "source": (
+        "What is making this sound?", "What is producing the sound?", "What could be the source of this sound?",
+        "Where does this sound come from?", "What makes this noise?", "Who or what is making the sound here?",
+        "What is the sound coming from?", "What creates the sound in this clip?",
+        "What do you think is making this noise?", "Which thing or creature produces this sound?"),
     "describe": (
-        "Describe the audio.", "Describe what you hear in this clip.",
-        "What is going on in this recording? Describe it.",
+        "Describe the sound in detail.", "Describe the audio.", "Describe what you hear in this clip.",
         "Write a short description of the sound.", "Give a detailed description of this audio.",
-        "Describe this sound scene.", "Write an audio caption describing the sound.",
-        "Tell me about the sounds in this recording.",
-        "Summarize what can be heard in this audio.", "What would you say this recording contains?"),
+        "Write an audio caption for this clip.", "Tell me about the sounds in this recording.",
+        "Summarize what can be heard in this audio.",
+        "How would you describe this recording?", "Describe this sound scene."),
     "reasoning": (
-        "What might be happening here, and why do you think so?", "What situation could produce this sound? Explain.",
-        "Why might this sound occur?", "Where could this have been recorded, and what is happening?",
-        "What is likely going on in this scene? Give your reasoning.", "What can you infer from this audio?",
-        "What does this sound suggest about the situation?", "Explain what could be causing this sound.",
-        "Based on the audio, what is the likely context and why?", "What story does this sound tell?"),
+        "What can be inferred from the audio?", "What might be happening here, and why do you think so?",
+        "What situation could produce this sound? Explain.", "Why might this sound occur?",
+        "What is likely going on in this scene? Give your reasoning.", "What does this sound suggest?",
+        "What can you conclude from this recording?", "What story does this sound tell?",
+        "Based on the audio, what is the likely context and why?", "What does this audio tell you about the situation?"),
+    "where": (
+        "Where might this have been recorded?", "Where could this sound be heard?", "Where is this likely taking place?",
+        "In what kind of place might this be recorded?", "Where would you expect to hear this?",
+        "What setting does this audio suggest?", "Where do you think this recording was made?",
+        "In which place could you hear this?",
+        "What location fits this sound?", "Where might someone hear a sound like this?"),
     "advice": (
         "What should a listener do after hearing this?", "How should someone react to this sound?",
-        "If you heard this, what would you do?", "Is any action needed after hearing this? What?",
-        "What would be a sensible response to this audio?", "What should I do about this sound?",
-        "Does this sound call for any action?", "What is the appropriate reaction to this recording?",
-        "What would you advise someone who hears this?", "What is the best thing to do on hearing this?"),
+        "If you heard this, what would you do?", "What would be a sensible response to this audio?",
+        "What should I do about this sound?", "Does this sound call for any action?",
+        "What is the appropriate reaction to this recording?", "What would you advise someone who hears this?",
+        "What is the best thing to do on hearing this?", "How would you respond to hearing this?"),
 }
 
 # How likely each task is to be asked about a clip it applies to (relative weights). Rare
 # answers are favoured: "yes" to the yes/no questions, non-English languages, synthetic
 # voices of both genders (every Asterisk prompt is the same woman), tones and animals.
 TASK_WEIGHTS = {
-    "cla_category": 3.0, "cla_label": 2.5, "cla_animal": 6.0, "speech_yn": 2.0, "music_yn": 2.0, "asr": 4.0,
-    "language": 4.0, "gender": 3.0, "pitch": 8.0, "loudness": 1.5, "duration": 1.5, "count_events": 1.5,
-    "describe": 2.5, "reasoning": 1.5, "advice": 1.5,
+    "cla_category": 3.0, "cla_label": 2.0, "cla_animal": 3.0, "speech_yn": 2.0, "music_yn": 2.0, "asr": 1.5,
+    "language": 2.0, "gender": 1.5, "pitch": 4.0, "loudness": 0.8, "duration": 0.8, "count_events": 0.8,
+    "what_hear": 3.0, "source": 1.5, "describe": 1.5, "reasoning": 1.2, "where": 1.0, "advice": 0.8,
 }
 YES_BOOST = 2.0  # speech_yn / music_yn weight factor when the answer is yes
 COMMON_ANSWER_WEIGHT = 1.0  # language of English speech, gender of the one Asterisk speaker
@@ -133,11 +148,12 @@ def task_weights(clip: Clip) -> dict[str, float]:
     weights = {}
     if single:
         weights["cla_category"] = TASK_WEIGHTS["cla_category"]
-        if labels["fine_label"] and labels["category"] != "silence":
+        if labels["category"] != "Silence":
             weights["cla_label"] = TASK_WEIGHTS["cla_label"]
-        if labels["category"] == "animal":
+        if labels["category"] == "Animal":
             weights["cla_animal"] = TASK_WEIGHTS["cla_animal"]
-    for task in ("speech_yn", "music_yn", "duration", "describe", "reasoning", "advice"):
+    for task in ("speech_yn", "music_yn", "duration", "what_hear", "source", "describe", "reasoning", "where",
+                 "advice"):
         weights[task] = TASK_WEIGHTS[task]
     if labels["is_speech"]:
         weights["speech_yn"] *= YES_BOOST
@@ -145,8 +161,10 @@ def task_weights(clip: Clip) -> dict[str, float]:
         weights["music_yn"] *= YES_BOOST
     if labels["transcript"]:
         weights["asr"] = TASK_WEIGHTS["asr"]
+    if labels["language"]:
         weights["language"] = TASK_WEIGHTS["language"] if labels["language"] != "English" else COMMON_ANSWER_WEIGHT
-        weights["gender"] = TASK_WEIGHTS["gender"] if labels["synthetic_voice"] else COMMON_ANSWER_WEIGHT
+    if labels["gender"]:
+        weights["gender"] = TASK_WEIGHTS["gender"]
     if labels["pitch_class"]:
         weights["pitch"] = TASK_WEIGHTS["pitch"]
     if labels["loudness_class"]:
@@ -168,221 +186,7 @@ def instruction(task: str, split: str, rng: random.Random) -> str:
     return rng.choice(wordings if split != "train" else wordings[:-HELDOUT_ONLY_WORDINGS])
 
 
-def answer(task: str, clip: Clip, rng: random.Random) -> str:
-    """The answer to ``task`` for ``clip``, from its ground truth only."""
-    labels = clip.labels
-    closed = {
-        "cla_category": labels["category"], "cla_label": labels["fine_label"], "cla_animal": labels["fine_label"],
-        "speech_yn": "yes" if labels["is_speech"] else "no", "music_yn": "yes" if labels["is_music"] else "no",
-        "language": labels["language"], "gender": labels["gender"], "pitch": labels["pitch_class"],
-        "loudness": labels["loudness_class"], "duration": labels["duration_label"],
-        "count_events": str(labels["n_events"]),
-    }
-    if task in closed:
-        return format_answer(task, closed[task])
-    if task == "asr":
-        return labels["transcript"]
-    if task == "describe":
-        return describe(clip, rng)
-    if task == "reasoning":
-        return reasoning(clip, rng)
-    if task == "advice":
-        return advice(clip)
-    raise KeyError(task)
-
-
-# --- open answers ----------------------------------------------------------------------------
-_LOUD_ADJECTIVE = {"quiet": "quiet", "moderate": "moderately loud", "loud": "loud"}
-_WAVEFORM = {"sine": "pure", "square": "buzzy square-wave", "triangle": "soft triangle-wave",
-             "sawtooth": "bright sawtooth"}
-
-
-def describe(clip: Clip, rng: random.Random) -> str:
-    """A caption of the clip: what sounds, in which order, how loud, how long."""
-    labels = clip.labels
-    seconds = _seconds(labels["duration_s"])
-    if labels["n_events"] == 0:
-        return rng.choice((f"The clip is completely silent for {seconds}; nothing can be heard.",
-                           f"There is no sound at all in this {_seconds_long(seconds)} recording.",
-                           f"Nothing but silence, for about {seconds}."))
-    loud = _LOUD_ADJECTIVE[labels["loudness_class"]]
-    if clip.kind == "sequence":
-        captions = [caption(p.recording) for p in clip.parts]
-        order = "first " + captions[0] + ", then " + captions[1]
-        if len(captions) == 3:
-            order += ", and finally " + captions[2]
-        count = len(captions)
-        return rng.choice((f"{_sentence(_capital(order))} The {count} sounds follow one another over about {seconds}.",
-                           f"{_sentence('With short pauses in between, ' + order)} Overall the clip is {loud}.",
-                           _sentence(f"A sequence of {count} different sounds: {order}")))
-    if clip.kind == "overlay":
-        fg, bg = (caption(clip.parts[0].recording), noun(clip.parts[1].recording))
-        return rng.choice((_sentence(f"{_capital(fg)}, with {bg} in the background"),
-                           _sentence(f"Over a background of {bg}, {fg}"),
-                           f"{_sentence(_capital(fg) + ' against a background of ' + bg)} "
-                           f"The clip is {loud} and lasts about {seconds}."))
-    part = clip.parts[0]
-    text = caption(part.recording) + _setting(clip, part)
-    if part.recording.translation:
-        text += f" (in English, \"{part.recording.translation}\")"
-    return rng.choice((f"{_sentence(_capital(text))} The clip is {loud} and lasts about {seconds}.",
-                       _sentence(f"In this {_seconds_long(seconds)} recording, {text}"),
-                       f"{_capital(text)}; overall it sounds {loud}."))
-
-
-def reasoning(clip: Clip, rng: random.Random) -> str:
-    """What is probably happening and why, from the labels and common knowledge of the sounds."""
-    labels = clip.labels
-    if labels["n_events"] == 0:
-        return FACTS["silence"].why
-    if clip.kind == "sequence":
-        first, second = clip.parts[0].recording, clip.parts[1].recording
-        return (f"The clip holds {noun(first)} and then {noun(second)}. {_first_sentence(why(first))} "
-                "Unrelated sounds in a row suggest an edited montage.")
-    if clip.kind == "overlay":
-        fg, bg = clip.parts
-        return f"{why(fg.recording)} In the background there is {noun(bg.recording)}, so the scene is not quiet."
-    text = why(clip.parts[0].recording)
-    if clip.noise:
-        text += " The steady hiss behind it suggests a noisy recording channel or a busy place."
-    elif labels["loudness_class"] == "quiet":
-        text += " It sounds quiet, so the source may be far away or played at a low volume."
-    return text
-
-
-def advice(clip: Clip) -> str:
-    """What a listener could sensibly do, led by the most actionable sound in the clip."""
-    if clip.labels["n_events"] == 0:
-        return FACTS["silence"].advice
-    recordings = sorted((p.recording for p in clip.parts if p.role != "background"),
-                        key=lambda r: (not r.is_speech, r.category not in ("animal", "bell", "sound effect")))
-    text = advise(recordings[0])
-    if clip.labels["loudness_class"] == "loud" and clip.labels["category"] in ("tone", "noise"):
-        text += " If it is uncomfortably loud, turn the volume down."
-    return text
-
-
-def caption(recording: Recording) -> str:
-    """A clause saying what the recording sounds like: 'a dog barks', 'a woman says "..."'."""
-    if recording.is_speech:
-        language = f" in {recording.language}," if recording.dataset == "espeak" else ""
-        return f"{_speaker(recording)} says{language} {_quote(recording)}"
-    details, fine = recording.details, recording.fine_label
-    if fine == "tone" and recording.pitch_hz:
-        wave = _WAVEFORM.get(details.get("waveform"), "steady")
-        return f"a {wave} {recording.pitch_class}-pitched tone of about {int(recording.pitch_hz)} Hz plays"
-    if fine == "beep" and recording.pitch_hz:
-        return f"a device beeps {details['beeps']} times at a {recording.pitch_class} pitch"
-    if fine == "sweep" and details:
-        ends = ("low", "high") if details["direction"] == "rising" else ("high", "low")
-        return f"a tone sweeps smoothly from a {ends[0]} to a {ends[1]} pitch"
-    return FACTS[fine].caption
-
-
-def noun(recording: Recording) -> str:
-    """A noun phrase for the recording: 'dogs barking', 'a woman speaking'."""
-    if recording.is_speech:
-        return f"{_speaker(recording)} speaking {recording.language}"
-    if recording.fine_label in ("tone", "beep") and recording.pitch_hz:
-        return f"a {recording.pitch_class}-pitched {'beeping' if recording.fine_label == 'beep' else 'tone'}"
-    return FACTS[recording.fine_label].noun
-
-
-def why(recording: Recording) -> str:
-    """What the recording suggests is happening."""
-    if not recording.is_speech:
-        return FACTS[recording.fine_label].why
-    if recording.dataset == "espeak":
-        meaning = f" (meaning \"{recording.translation}\")" if recording.translation else ""
-        return (f"A computer-generated {recording.gender} voice reads a short {recording.language} sentence{meaning}. "
-                "This is text-to-speech output, as from a screen reader or a language app.")
-    return f"{_sentence('A recorded voice says ' + _quote(recording))} {_telephone_context(recording.transcript)}"
-
-
-def advise(recording: Recording) -> str:
-    """What to do on hearing the recording."""
-    if not recording.is_speech:
-        return FACTS[recording.fine_label].advice
-    if recording.dataset == "espeak":
-        if recording.translation:
-            return (f"If you do not speak {recording.language}, a translation helps: the sentence means "
-                    f"\"{recording.translation}\" No reply is needed.")
-        return "Just take note of the message; it is a plain statement and needs no reply."
-    text = recording.transcript.lower()
-    if any(w in text for w in ("goodbye", "good bye")):
-        return "The call is ending, so you can hang up."
-    if any(w in text for w in ("press", "enter", "dial", "please")):
-        return f"Do what the phone system asks: {_quote(recording)}"
-    if len(text.split()) <= 2:
-        return "Write down the word or number being read out, in case you need it later."
-    return "Listen to the rest of the phone system's message and respond with the keypad when it asks you to."
-
-
-def _telephone_context(transcript: str) -> str:
-    text = transcript.lower()
-    if len(text.split()) <= 2:
-        return ("A single word spoken like this is how a phone system reads out numbers, times or spellings "
-                "one word at a time.")
-    if "conference" in text:
-        return "It is an announcement of a telephone conference system, so a conference call is under way."
-    if any(w in text for w in ("mailbox", "message", "voicemail", "voice mail")):
-        return "It is a voicemail system speaking to a caller who is checking or leaving messages."
-    if any(w in text for w in ("press", "enter", "dial", "pound")):
-        return ("It is an automated telephone menu asking the caller to use the keypad, so someone is calling "
-                "a phone service.")
-    return "The clear, scripted wording is typical of an automated telephone system talking to a caller."
-
-
-def _speaker(recording: Recording) -> str:
-    if recording.dataset == "espeak":
-        return f"a synthetic {recording.gender} voice"
-    return "a woman" if recording.gender == "female" else "a man"
-
-
-def _quote(recording: Recording) -> str:
-    words = recording.transcript.split()
-    text = " ".join(words[: QUOTE_WORDS - 2]) + " ..." if len(words) > QUOTE_WORDS else recording.transcript
-    return f"\"{text}\""
-
-
-def _setting(clip: Clip, part: Part) -> str:
-    """Background noise and surrounding silence, as a trailing phrase."""
-    text = f" over faint {clip.noise} background noise" if clip.noise else ""
-    before = part.start_s
-    after = clip.labels["duration_s"] - part.start_s - part.seconds
-    if before > 0.5 and after > 0.5:
-        text += ", with silence before and after"
-    elif before > 0.5:
-        text += ", after a moment of silence"
-    elif after > 0.5:
-        text += ", followed by silence"
-    return text
-
-
-def _seconds(duration: float) -> str:
-    n = max(1, int(duration + 0.5))
-    return "1 second" if n == 1 else f"{n} seconds"
-
-
-def _sentence(text: str) -> str:
-    """``text`` ending with a full stop, unless it already ends with one (also inside a closing quote)."""
-    return text if text.rstrip('"').endswith((".", "!", "?")) else text + "."
-
-
-def _seconds_long(seconds: str) -> str:
-    """'3 seconds' -> '3-second' (as in 'a 3-second recording')."""
-    return seconds.split()[0] + "-second"
-
-
-def _capital(text: str) -> str:
-    return text[:1].upper() + text[1:]
-
-
-def _first_sentence(text: str) -> str:
-    return text.split(". ")[0].rstrip(".") + "."
-
-
-def row(clip: Clip, task: str, rng: random.Random) -> dict[str, Any]:
-    """One OpenAQA row: exactly instruction, input, audio_id, dataset, task, output."""
-    return {"instruction": instruction(task, clip.split, rng), "input": "", "audio_id": clip.audio_id,
+def row(clip: Clip, task: str, rng: random.Random, wording: str | None = None) -> dict[str, Any]:
+    """One OpenAQA row: exactly instruction, input (empty), audio_id, dataset, task, output."""
+    return {"instruction": wording or instruction(task, clip.split, rng), "input": "", "audio_id": clip.audio_id,
             "dataset": clip.dataset, "task": task, "output": answer(task, clip, rng)}

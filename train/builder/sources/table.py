@@ -1,0 +1,49 @@
+"""Recordings from a package's files, labelled by a table of path patterns.
+
+Most packages name their files after what they sound like, so a source is a folder, a
+licence and a list of ``(pattern, fine label)`` rules: the first rule whose regular
+expression matches the path (relative to the folder, without extension) gives the label;
+a rule with label ``None`` drops the file on purpose (speech in a sound folder, a silent
+placeholder, a name that does not say what it is). Files no rule matches are left out.
+Byte-identical duplicates are dropped.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from train.builder.ontology import label
+from train.builder.sources.base import Recording, unique
+
+AUDIO_SUFFIXES = (".ogg", ".oga", ".wav", ".flac", ".mp3")
+Rule = tuple[str, str | None]
+
+
+def match(rules: tuple[Rule, ...], name: str) -> str | None | bool:
+    """The fine label of the first matching rule, None if it drops the file, False if no rule matches."""
+    for pattern, fine in rules:
+        if re.search(pattern, name, re.I):
+            return fine
+    return False
+
+
+def table_recordings(dataset: str, root: Path, rules: tuple[Rule, ...], licence: str,
+                     glob: str = "**/*", group_by_label: bool = True) -> list[Recording]:
+    """Every audio file under ``root`` (matching ``glob``) that a rule labels, one recording each."""
+    if not root.is_dir():
+        return []
+    files = unique([p for p in root.glob(glob) if p.suffix.lower() in AUDIO_SUFFIXES and p.is_file()])
+    recordings = []
+    for path in files:
+        name = path.relative_to(root).with_suffix("").as_posix()
+        fine = match(rules, name)
+        if not fine:
+            continue
+        entry = label(fine)
+        rec_id = f"{dataset}/{name}"
+        recordings.append(Recording(
+            id=rec_id, dataset=dataset, path=path, source=str(path), licence=licence, category=entry.category,
+            fine_label=fine, is_speech=entry.category == "Speech", is_music=entry.is_music,
+            split_key=rec_id, group=f"{dataset}-{fine}" if group_by_label else dataset))
+    return recordings
