@@ -13,6 +13,10 @@ chosen through one registry), ``model`` (encoder -> projector -> an unmodified c
 save and load a whole model), ``runtime`` (device, dtype, quantisation), ``transcribe`` (the
 optional Whisper transcriber passed to a chat), ``errors``, ``files`` and ``cli``.
 ``ltu.weights`` holds where weights come from (released checkpoints, packaged models).
+Around the core: ``batch`` (``python -m ltu batch``: many questions over many files),
+``serve/`` (``python -m ltu serve``: an OpenAI-compatible HTTP endpoint), ``bench`` and
+``gpu_check`` (measurements), ``tiny`` (tiny random models for smoke runs and tests),
+``console`` (quiet command lines).
 """
 
 from __future__ import annotations

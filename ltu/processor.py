@@ -22,6 +22,7 @@ from ltu.encoders import tokens_for_window
 from ltu.errors import AudioTokenCountError, ConfigError
 from ltu.prompt import PromptFormatter, Turn
 
+_CLIP_MARK = "\u27e6LTU-CLIP\u27e7"  # stands where a later clip's audio goes, until the text is tokenized
 IGNORE_INDEX = -100  # label value that the loss skips (PyTorch's cross-entropy default)
 
 AudioSource = Union[str, os.PathLike, bytes, Audio, tuple]  # tuple: (sample_rate, samples) as Gradio sends
@@ -114,24 +115,30 @@ class LTUProcessor:
         return AudioFeatures(features, counts, audio)
 
     # ----- prompts
-    def first_turn(self, turn: Turn, num_audio_tokens: int) -> Segment:
-        """The first turn's ids with ``num_audio_tokens`` audio positions in place."""
-        text = self.formatter.first_turn(turn)
-        bos = [self.bos_id] if self.bos_id is not None else []
-        before = self._encode(text.before_audio)
-        after = self._encode(text.after_audio)
-        if self.config.prompt.audio_position == "start":
-            head, tail = [], bos + after  # paper.md "Audio in the LLM": audio goes in front of BOS
-        else:
-            head, tail = bos + before, after
-        ids = head + [self.pad_id] * num_audio_tokens + tail
-        mask = [False] * len(head) + [True] * num_audio_tokens + [False] * len(tail)
-        return Segment(ids, mask)
+    def first_turn(self, turn: Turn, num_audio_tokens: int, turn_audio_tokens: int = 0) -> Segment:
+        """The first turn's ids with ``num_audio_tokens`` audio positions in place.
 
-    def next_turn(self, turn: Turn) -> Segment:
-        """Ids of a follow-up question, to append after the previous answer."""
-        ids = self._encode(self.formatter.next_turn(turn))
-        return Segment(ids, [False] * len(ids))
+        ``turn_audio_tokens``: positions of one more clip given with this question, placed right before it.
+        """
+        text = self.formatter.first_turn(_with_clip_mark(turn, turn_audio_tokens))
+        bos = [self.bos_id] if self.bos_id is not None else []
+        before = self._encode_marked(text.before_audio, turn_audio_tokens)
+        after = self._encode_marked(text.after_audio, turn_audio_tokens)
+        audio = Segment([self.pad_id] * num_audio_tokens, [True] * num_audio_tokens)
+        if self.config.prompt.audio_position == "start":
+            segment = audio + Segment(bos, [False] * len(bos)) + before + after  # paper.md "Audio in the LLM": audio goes in front of BOS
+        else:
+            segment = Segment(bos, [False] * len(bos)) + before + audio + after
+        _check_marked(segment, num_audio_tokens + turn_audio_tokens)
+        return segment
+
+    def next_turn(self, turn: Turn, turn_audio_tokens: int = 0) -> Segment:
+        """Ids of a follow-up question, to append after the previous answer; with ``turn_audio_tokens`` audio
+        positions right before the question when a new clip comes with it."""
+        segment = self._encode_marked(self.formatter.next_turn(_with_clip_mark(turn, turn_audio_tokens)),
+                                      turn_audio_tokens)
+        _check_marked(segment, turn_audio_tokens)
+        return segment
 
     def close_answer(self, answer_ids: Sequence[int]) -> Segment:
         """An answer's ids, ending with EOS (added when generation was cut short)."""
@@ -140,13 +147,21 @@ class LTUProcessor:
             ids.append(self.eos_id)
         return Segment(ids, [False] * len(ids))
 
-    def conversation(self, turns: Sequence[Turn], answers: Sequence[Sequence[int]], num_audio_tokens: int) -> Segment:
-        """Prompt for the last of ``turns``, with earlier turns answered by ``answers``."""
+    def conversation(self, turns: Sequence[Turn], answers: Sequence[Sequence[int]], num_audio_tokens: int,
+                     turn_audio_tokens: Sequence[int] | None = None) -> Segment:
+        """Prompt for the last of ``turns``, with earlier turns answered by ``answers``.
+
+        ``turn_audio_tokens``: for each turn, the audio positions of a clip given with it (0: none); the
+        conversation's first clip (``num_audio_tokens``) stays where the first turn puts it.
+        """
         if len(answers) != len(turns) - 1:
             raise ValueError("need one answer for every turn but the last")
-        segment = self.first_turn(turns[0], num_audio_tokens)
-        for turn, answer in zip(turns[1:], answers):
-            segment = segment + self.close_answer(answer) + self.next_turn(turn)
+        extra = list(turn_audio_tokens) if turn_audio_tokens is not None else [0] * len(turns)
+        if len(extra) != len(turns):
+            raise ValueError("need one turn_audio_tokens count per turn")
+        segment = self.first_turn(turns[0], num_audio_tokens, extra[0])
+        for turn, answer, count in zip(turns[1:], answers, extra[1:]):
+            segment = segment + self.close_answer(answer) + self.next_turn(turn, count)
         return segment
 
     def training_example(self, turn: Turn, answer: str, num_audio_tokens: int, *,
@@ -209,6 +224,16 @@ class LTUProcessor:
     def _encode(self, text: str) -> list[int]:
         return self.tokenizer(text, add_special_tokens=False)["input_ids"] if text else []
 
+    def _encode_marked(self, text: str, audio_tokens: int) -> Segment:
+        """Ids of ``text`` with ``audio_tokens`` audio positions where its clip mark is (if it has one)."""
+        head, mark, tail = text.partition(_CLIP_MARK)
+        if not mark:
+            ids = self._encode(text)
+            return Segment(ids, [False] * len(ids))
+        first, last = self._encode(head), self._encode(tail)
+        return Segment(first + [self.pad_id] * audio_tokens + last,
+                       [False] * len(first) + [True] * audio_tokens + [False] * len(last))
+
     def _pad(self, seg: Segment, width: int, side: str) -> tuple[list, list, list, list]:
         n = width - len(seg)
         labels = seg.labels if seg.labels is not None else [IGNORE_INDEX] * len(seg)
@@ -219,6 +244,17 @@ class LTUProcessor:
         if side == "left":
             return tuple([f] * n + p for p, f in zip(parts, fills))  # type: ignore[return-value]
         raise ValueError(f"padding_side must be 'left' or 'right', not {side!r}")
+
+
+def _with_clip_mark(turn: Turn, audio_tokens: int) -> Turn:
+    """``turn`` with a mark where a clip given with it goes (right before the question)."""
+    return Turn(_CLIP_MARK + turn.question, turn.input) if audio_tokens else turn
+
+
+def _check_marked(segment: Segment, expected: int) -> None:
+    if sum(segment.audio_mask) != expected:
+        raise ConfigError("The prompt template dropped the position of a clip given with a question; this prompt "
+                          "format cannot take more than one clip.")
 
 
 def _required_id(tokenizer: Any, name: str) -> int:

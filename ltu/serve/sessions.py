@@ -1,0 +1,133 @@
+"""What the server keeps between requests: encoded clips and live conversations.
+
+``ClipStore`` decodes, transcribes and encodes a clip once per content hash. ``SessionPool``
+keeps recent ``ChatSession``s (each with its KV cache). A request whose history starts with
+a kept conversation (same clips, questions and answers) takes that session, adds whatever
+history came after, and asks only the new question: the model computes just the new tokens,
+as a follow-up in the page does. The pool is bounded by count and by KV-cache memory; the
+least recently used conversation goes first.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Literal
+
+import torch
+
+from ltu.chat import ChatSession, TurnClip
+from ltu.model import LTUModel
+from ltu.processor import LTUProcessor
+from ltu.serve.protocol import Clip, UserTurn
+from ltu.transcribe import Transcriber, transcriber_for
+
+Step = tuple[str, "str | None", str]  # (question, clip key or None, answer): one answered turn
+MB = 2**20
+
+
+class ClipStore:
+    """Encoded clips by content hash, the ``size`` most recently used."""
+
+    def __init__(self, model: LTUModel, processor: LTUProcessor,
+                 transcriber: Transcriber | None | Literal["auto"] = "auto", size: int = 32) -> None:
+        self.model = model
+        self.processor = processor
+        self.transcriber = transcriber_for(model.config) if transcriber == "auto" else transcriber
+        self.size = size
+        self._clips: OrderedDict[str, TurnClip] = OrderedDict()
+        self._lock = threading.Lock()
+        self.hits = self.misses = 0
+
+    def get(self, clip: Clip) -> TurnClip:
+        """The encoded clip; decoding problems raise ``ltu.errors.AudioError``."""
+        with self._lock:
+            found = self._clips.get(clip.key)
+            if found is not None:
+                self._clips.move_to_end(clip.key)
+                self.hits += 1
+                return found
+        encoded = self._encode(clip.data)
+        with self._lock:
+            self.misses += 1
+            self._clips[clip.key] = encoded
+            while len(self._clips) > self.size:
+                self._clips.popitem(last=False)
+        return encoded
+
+    def _encode(self, data: bytes) -> TurnClip:
+        features = self.processor.audio_features(data)
+        if self.transcriber is not None:
+            features.transcript = self.transcriber.heard(features.audio.samples)
+        tokens = torch.tensor(features.window_tokens, dtype=torch.long)
+        with torch.no_grad():
+            embeds = self.model.audio_embeddings(features.features, tokens)  # (N, H)
+        return TurnClip(features, embeds)
+
+
+def steps_of(turns: list[UserTurn], answers: list[str]) -> tuple[Step, ...]:
+    """The answered turns of a conversation, as the pool compares them."""
+    return tuple((t.question, t.clip.key if t.clip is not None else None, a) for t, a in zip(turns, answers))
+
+
+@dataclass
+class _Kept:
+    session: ChatSession
+    steps: tuple[Step, ...]
+    bytes: int
+
+
+class SessionPool:
+    """Recent conversations, each taken out while a request uses it."""
+
+    def __init__(self, max_sessions: int = 32, max_bytes: int = 2048 * MB) -> None:
+        self.max_sessions = max_sessions
+        self.max_bytes = max_bytes
+        self._kept: OrderedDict[int, _Kept] = OrderedDict()
+        self._lock = threading.Lock()
+        self.hits = self.misses = 0
+
+    def take(self, history: tuple[Step, ...]) -> tuple[ChatSession, int] | None:
+        """The kept session whose conversation is the longest prefix of ``history``, and its number of steps."""
+        with self._lock:
+            best: tuple[int, int] | None = None
+            for key, kept in self._kept.items():
+                n = len(kept.steps)
+                if 0 < n <= len(history) and history[:n] == kept.steps and (best is None or n > best[1]):
+                    best = (key, n)
+            if best is None:
+                self.misses += 1
+                return None
+            self.hits += 1
+            return self._kept.pop(best[0]).session, best[1]
+
+    def put(self, session: ChatSession, steps: tuple[Step, ...]) -> None:
+        """Keep ``session``, whose answered turns are ``steps``, for a follow-up."""
+        size = cache_bytes(session)
+        if not steps or size > self.max_bytes:
+            return
+        with self._lock:
+            self._kept[id(session)] = _Kept(session, steps, size)
+            while len(self._kept) > self.max_sessions or self.total_bytes > self.max_bytes:
+                self._kept.popitem(last=False)
+
+    @property
+    def total_bytes(self) -> int:
+        """KV-cache memory held by the kept sessions."""
+        return sum(k.bytes for k in self._kept.values())
+
+    def __len__(self) -> int:
+        return len(self._kept)
+
+
+def cache_bytes(session: ChatSession) -> int:
+    """Bytes of the keys and values a session's KV cache holds."""
+    cache = session._cache  # noqa: SLF001 (the session owns it; only its size is read here)
+    total = 0
+    for layer in getattr(cache, "layers", []):
+        for name in ("keys", "values"):
+            tensor = getattr(layer, name, None)
+            if isinstance(tensor, torch.Tensor):
+                total += tensor.numel() * tensor.element_size()
+    return total
