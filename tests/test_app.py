@@ -288,9 +288,9 @@ def test_api_answers_and_follows_up_with_history(client, loaded, monkeypatch):
     turns_seen: list[int] = []
     conversation = processor.conversation
 
-    def spy(turns, answers, num_audio_tokens):
+    def spy(turns, answers, *audio_tokens):
         turns_seen.append(len(turns))
-        return conversation(turns, answers, num_audio_tokens)
+        return conversation(turns, answers, *audio_tokens)
 
     monkeypatch.setattr(processor, "conversation", spy)
     answer, history = client.predict(handle_file(DOG), "What is this sound?", [], api_name="/ask")
