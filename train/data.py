@@ -112,7 +112,7 @@ class FeatureCache:
         self.transcriber = transcriber
         settings = json.dumps({"frontend": model.config.frontend.__dict__, "encoder": model.config.encoder.__dict__,
                                "frozen": frozen_encoder,
-                               "transcript": transcriber.source if transcriber is not None else None},
+                               "transcript": transcriber.cache_key if transcriber is not None else None},
                               sort_keys=True, default=str)
         digest = hashlib.sha256(settings.encode())
         if frozen_encoder:  # the cached tokens depend on the encoder's weights too
