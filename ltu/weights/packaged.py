@@ -35,6 +35,7 @@ CACHE_ENV = "LTU_CACHE"  # overrides the cache root <repo>/.cache/ltu
 MARKER = "ltu-converted.json"  # written last: its presence means the folder is complete
 CONVERTER_VERSION = 1  # bump when a conversion changes; older cached folders are then redone
 _log = logging.getLogger(__name__)
+_said_hub: set[str] = set()  # models whose Hub fallback was announced
 
 
 @dataclass(frozen=True)
@@ -140,8 +141,10 @@ def locate(name: str) -> str:
     short = name[len(PREFIX):]
     model = MODELS.get(short)
     if model is not None and not is_ready(short) and not installed(model):
-        _log.warning("The packages that carry %s are not installed (%s); using its Hugging Face Hub copy %s.",
-                     short, ", ".join(p.requirement for p in model.packages), model.hub_id)
+        if short not in _said_hub:  # once per process, however often the model is located
+            _said_hub.add(short)
+            _log.warning("The packages that carry %s are not installed (%s); using its Hugging Face Hub copy %s.",
+                         short, ", ".join(p.requirement for p in model.packages), model.hub_id)
         return model.hub_id
     return str(resolve(short))
 
