@@ -37,14 +37,15 @@ def read_predictions(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
-def coarse_hits(rows: Sequence[dict[str, Any]], clips: dict[str, Any], classes: Sequence[str],
-                embedder: scoring.SentenceEmbedder) -> list[bool]:
-    """Whether each answer names (one of) its clip's coarse classes, by the MiniLM classifier."""
+def coarse_hits(rows: Sequence[dict[str, Any]], clip_ids: Sequence[str], clips: dict[str, Any],
+                classes: Sequence[str], embedder: scoring.SentenceEmbedder) -> list[bool]:
+    """Whether each answer names (one of) the coarse classes of its clip (``clip_ids``, row by row),
+    by the MiniLM classifier."""
     if not rows:
         return []
     similarity = scoring.classify([r["prediction"] for r in rows], [c.lower() for c in classes], embedder)
     named = [classes[i] for i in similarity.argmax(axis=1)]
-    return [name in clips[r["audio_id"]]["labels"]["categories"] for r, name in zip(rows, named)]
+    return [name in clips[clip]["labels"]["categories"] for clip, name in zip(clip_ids, named)]
 
 
 def table(split: str, metrics: dict[str, Any], silence: dict[str, Any] | None, open_rows: dict[str, list[bool]],
@@ -80,13 +81,20 @@ def split_report(split: str, stem: str, eval_dir: Path, clips: dict[str, Any], c
     silence = json.loads(silence_file.read_text()) if silence_file.is_file() else None
     rows = read_predictions(metrics_file.with_suffix(".predictions.jsonl"))
     quiet_rows = read_predictions(silence_file.with_suffix(".predictions.jsonl")) if silence else []
+    # The silence set holds the same rows in the same order (the same --sample draws the same
+    # indices), with one silent file as audio: its labels are those of the row's real clip.
+    if quiet_rows and [r["instruction"] for r in quiet_rows] != [r["instruction"] for r in rows]:
+        raise ValueError(f"{silence_file} does not hold the rows of {metrics_file} in the same order.")
     open_rows, open_silence, copies = defaultdict(list), defaultdict(list), {}
     for task in OPEN_TASKS:
-        chosen = [r for r in rows if r.get("task") == task]
-        if chosen:
-            open_rows[task] = coarse_hits(chosen, clips, classes, embedder)
-            copies[task] = float(np.mean([_norm(r["prediction"]) in train_answers for r in chosen]))
-        open_silence[task] = coarse_hits([r for r in quiet_rows if r.get("task") == task], clips, classes, embedder)
+        chosen = [i for i, r in enumerate(rows) if r.get("task") == task]
+        if not chosen:
+            continue
+        clip_ids = [rows[i]["audio_id"] for i in chosen]
+        open_rows[task] = coarse_hits([rows[i] for i in chosen], clip_ids, clips, classes, embedder)
+        copies[task] = float(np.mean([_norm(rows[i]["prediction"]) in train_answers for i in chosen]))
+        if quiet_rows:
+            open_silence[task] = coarse_hits([quiet_rows[i] for i in chosen], clip_ids, clips, classes, embedder)
     return table(split, json.loads(metrics_file.read_text()), silence, open_rows, open_silence, copies)
 
 
@@ -96,7 +104,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--data", type=Path, required=True, help="the dataset folder (metadata.json, train.json)")
     parser.add_argument("--eval", type=Path, required=True, help="the folder train.eval wrote its results into")
     args = parser.parse_args(argv)
+    from ltu.console import quiet_libraries
     from train.builder.ontology import CATEGORIES
+
+    quiet_libraries()
 
     clips = json.loads((args.data / "metadata.json").read_text())["clips"]
     train_answers = {_norm(r["output"]) for r in json.loads((args.data / "train.json").read_text())}
