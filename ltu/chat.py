@@ -114,6 +114,17 @@ class ChatSession:
         return self.clip.num_tokens if self.clip is not None else 0
 
     @property
+    def cache_bytes(self) -> int:
+        """Memory the KV cache holds (keys and values of every layer), for callers that bound it."""
+        total = 0
+        for layer in getattr(self._cache, "layers", []):
+            for name in ("keys", "values"):
+                tensor = getattr(layer, name, None)
+                if isinstance(tensor, torch.Tensor):
+                    total += tensor.numel() * tensor.element_size()
+        return total
+
+    @property
     def cached_tokens(self) -> int:
         """How many leading tokens of the conversation the KV cache holds."""
         return len(self._cached_ids)

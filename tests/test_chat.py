@@ -229,3 +229,13 @@ def test_a_second_clip_mid_conversation_matches_from_scratch_and_keeps_the_cache
     assert cached > session.num_audio_tokens  # the first turn's cache was kept for the second clip's turn
     third = session.answer("Which one was louder?")  # a later question still sees both clips
     assert sum(session.last_prompt.audio_mask) == session.num_audio_tokens + sheep.num_tokens and third is not None
+
+
+def test_cache_bytes_grow_with_the_conversation(model_and_processor):
+    model, processor = model_and_processor
+    session = ChatSession(model, processor, ASSETS / "cat.mp3", GREEDY)
+    assert session.cache_bytes == 0
+    session.answer(QUESTIONS[0])
+    first = session.cache_bytes
+    session.answer(QUESTIONS[1])
+    assert 0 < first < session.cache_bytes

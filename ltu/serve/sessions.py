@@ -123,11 +123,4 @@ class SessionPool:
 
 def cache_bytes(session: ChatSession) -> int:
     """Bytes of the keys and values a session's KV cache holds."""
-    cache = session._cache  # noqa: SLF001 (the session owns it; only its size is read here)
-    total = 0
-    for layer in getattr(cache, "layers", []):
-        for name in ("keys", "values"):
-            tensor = getattr(layer, name, None)
-            if isinstance(tensor, torch.Tensor):
-                total += tensor.numel() * tensor.element_size()
-    return total
+    return session.cache_bytes
