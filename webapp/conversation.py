@@ -9,7 +9,6 @@ import hashlib
 import json
 import re
 import threading
-from collections import OrderedDict
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Literal, Sequence
@@ -17,11 +16,12 @@ from typing import Any, Iterable, Iterator, Literal, Sequence
 import torch
 
 from ltu.chat import ChatSession, Exchange
+from ltu.clips import ClipStore
 from ltu.errors import LTUError
 from ltu.generation import GenerationSettings
 from ltu.model import LTUModel
-from ltu.processor import AudioFeatures, LTUProcessor
-from ltu.transcribe import Transcriber, transcriber_for
+from ltu.processor import LTUProcessor
+from ltu.transcribe import Transcriber
 
 
 OUT_OF_MEMORY = ("The model ran out of memory while answering. Try a shorter clip, a smaller 'max new tokens', "
@@ -66,7 +66,7 @@ def open_conversation(model: LTUModel, processor: LTUProcessor, clip: str | Path
 
 
 class ClipCache:
-    """Decoded features, transcript and encoded audio of recent clips, keyed by the file's content hash.
+    """Conversations opened on clips kept by content hash (``ltu.clips.ClipStore``).
 
     A follow-up sent through the API names the same file again; with the cache it skips decoding,
     transcribing and encoding, as a follow-up in the page does. Holds at most ``size`` clips.
@@ -74,39 +74,25 @@ class ClipCache:
 
     def __init__(self, model: LTUModel, processor: LTUProcessor,
                  transcriber: Transcriber | None | Literal["auto"] = "auto", size: int = 16) -> None:
-        self.model = model
-        self.processor = processor
-        self.transcriber = transcriber_for(model.config) if transcriber == "auto" else transcriber
-        self.size = size
-        self._clips: OrderedDict[str, tuple[AudioFeatures, torch.Tensor | None]] = OrderedDict()
-        self._lock = threading.Lock()
-        self.hits = 0
-        self.misses = 0
+        self.store = ClipStore(model, processor, transcriber, size)
+
+    @property
+    def hits(self) -> int:
+        """Clips served from the cache so far."""
+        return self.store.hits
 
     def open(self, clip: str | Path | None, settings: GenerationSettings) -> Conversation:
         """A new conversation about ``clip`` (None: text only), reusing its encoding when cached."""
+        model, processor = self.store.model, self.store.processor
         if clip is None:
-            return Conversation(ChatSession(self.model, self.processor, None, settings, transcriber=None), None)
+            return Conversation(ChatSession(model, processor, None, settings, transcriber=None), None)
         key = content_hash(clip)
-        with self._lock:
-            cached = self._clips.get(key) if key else None
-            if cached is not None:
-                self._clips.move_to_end(key)
-                self.hits += 1
-        if cached is None:
-            session = ChatSession(self.model, self.processor, str(clip), settings, transcriber=self.transcriber)
-            with self._lock:
-                self.misses += 1
-                if key:
-                    self._clips[key] = (session.clip, session.audio_embeds)
-                    while len(self._clips) > self.size:
-                        self._clips.popitem(last=False)
-        else:
-            session = ChatSession.from_encoded(self.model, self.processor, *cached, settings)
-        return Conversation(session, str(clip))
+        encoded = self.store.get(key, str(clip)) if key else self.store.encode(str(clip))  # unreadable: decoding says why
+        return Conversation(ChatSession.from_encoded(model, processor, encoded.features, encoded.embeds, settings),
+                            str(clip))
 
     def __len__(self) -> int:
-        return len(self._clips)
+        return len(self.store)
 
 
 def content_hash(path: str | Path) -> str | None:

@@ -346,7 +346,7 @@ class Handlers:
         return self.clips.open(clip, self.defaults)
 
     def _facts(self, conv: Conversation) -> str:
-        return clip_facts(conv.session, transcribed=self.clips.transcriber is not None)
+        return clip_facts(conv.session, transcribed=self.clips.store.transcriber is not None)
 
 
 def _upload_folder() -> str:

@@ -21,7 +21,8 @@ from ltu.processor import LTUProcessor
 from ltu.serve.config import ServeConfig
 from ltu.serve.errors import NOT_FOUND, TOO_MANY, APIError, from_ltu_error
 from ltu.serve.protocol import ChatRequest, UserTurn
-from ltu.serve.sessions import MB, ClipStore, SessionPool, steps_of
+from ltu.clips import ClipStore
+from ltu.serve.sessions import MB, SessionPool, steps_of
 from ltu.transcribe import Transcriber
 
 log = logging.getLogger(__name__)
@@ -88,7 +89,7 @@ class Engine:
         if first.clip is None:
             return ChatSession(self.model, self.processor, None, self.defaults, transcriber=None)
         try:
-            encoded = self.clips.get(first.clip)
+            encoded = self.clips.get(first.clip.key, first.clip.data)
         except AudioError as err:
             raise from_ltu_error(err, "messages") from err
         return ChatSession.from_encoded(self.model, self.processor, encoded.features, encoded.embeds, self.defaults)
@@ -96,7 +97,7 @@ class Engine:
     def _attach(self, session: ChatSession, turn: UserTurn, index: int) -> None:
         """Give the clip of turn ``index`` to the session for that turn (the first turn's clip opened it)."""
         if index > 0 and turn.clip is not None:
-            encoded = self.clips.get(turn.clip)
+            encoded = self.clips.get(turn.clip.key, turn.clip.data)
             session.add_clip_encoded(encoded.features, encoded.embeds)
 
 

@@ -1,6 +1,6 @@
-"""What the server keeps between requests: encoded clips and live conversations.
+"""What the server keeps between requests: live conversations (encoded clips: ``ltu.clips``).
 
-``ClipStore`` decodes, transcribes and encodes a clip once per content hash. ``SessionPool``
+``SessionPool``
 keeps recent ``ChatSession``s (each with its KV cache). A request whose history starts with
 a kept conversation (same clips, questions and answers) takes that session, adds whatever
 history came after, and asks only the new question: the model computes just the new tokens,
@@ -13,57 +13,12 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Literal
 
-import torch
-
-from ltu.chat import ChatSession, TurnClip
-from ltu.model import LTUModel
-from ltu.processor import LTUProcessor
-from ltu.serve.protocol import Clip, UserTurn
-from ltu.transcribe import Transcriber, transcriber_for
+from ltu.chat import ChatSession
+from ltu.serve.protocol import UserTurn
 
 Step = tuple[str, "str | None", str]  # (question, clip key or None, answer): one answered turn
 MB = 2**20
-
-
-class ClipStore:
-    """Encoded clips by content hash, the ``size`` most recently used."""
-
-    def __init__(self, model: LTUModel, processor: LTUProcessor,
-                 transcriber: Transcriber | None | Literal["auto"] = "auto", size: int = 32) -> None:
-        self.model = model
-        self.processor = processor
-        self.transcriber = transcriber_for(model.config) if transcriber == "auto" else transcriber
-        self.size = size
-        self._clips: OrderedDict[str, TurnClip] = OrderedDict()
-        self._lock = threading.Lock()
-        self.hits = self.misses = 0
-
-    def get(self, clip: Clip) -> TurnClip:
-        """The encoded clip; decoding problems raise ``ltu.errors.AudioError``."""
-        with self._lock:
-            found = self._clips.get(clip.key)
-            if found is not None:
-                self._clips.move_to_end(clip.key)
-                self.hits += 1
-                return found
-        encoded = self._encode(clip.data)
-        with self._lock:
-            self.misses += 1
-            self._clips[clip.key] = encoded
-            while len(self._clips) > self.size:
-                self._clips.popitem(last=False)
-        return encoded
-
-    def _encode(self, data: bytes) -> TurnClip:
-        features = self.processor.audio_features(data)
-        if self.transcriber is not None:
-            features.transcript = self.transcriber.heard(features.audio.samples)
-        tokens = torch.tensor(features.window_tokens, dtype=torch.long)
-        with torch.no_grad():
-            embeds = self.model.audio_embeddings(features.features, tokens)  # (N, H)
-        return TurnClip(features, embeds)
 
 
 def steps_of(turns: list[UserTurn], answers: list[str]) -> tuple[Step, ...]:
