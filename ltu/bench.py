@@ -20,8 +20,6 @@ Markdown and, with ``--out``, written as JSON and Markdown files.
 from __future__ import annotations
 
 import argparse
-import contextlib
-import io
 import json
 import os
 import platform
@@ -171,20 +169,23 @@ def bench_decode(model: Any, processor: Any, clip: Path, new_tokens: int) -> lis
 
 
 def bench_batches(model: Any, processor: Any, clips: list[Path], new_tokens: int) -> list[Row]:
+    from ltu.batch import Question, answer_questions
     from ltu.generation import GenerationSettings
-    from train.eval import generate_answers
 
-    rows = [{"instruction": "What do you hear?", "audio_id": str(p), "output": ""} for p in clips]
+    questions = [Question("What do you hear?", p) for p in clips]
     settings = GenerationSettings.greedy_settings(new_tokens)
+
+    def answer(batch: int, count: int) -> None:  # decode, encode and answer, as python -m ltu batch does
+        for results in answer_questions(model, processor, questions[:count], settings, batch):
+            assert all(r.error is None for r in results), results
+
     result = []
     for size in BATCH_SIZES:
-        with contextlib.redirect_stderr(io.StringIO()):  # the evaluation's progress bars would garble the table
-            generate_answers(model, processor, rows[:size], Path("/"), settings, size)  # warm-up
+        answer(size, size)  # warm-up
         start = time.perf_counter()
-        with contextlib.redirect_stderr(io.StringIO()):
-            generate_answers(model, processor, rows, Path("/"), settings, size)
-        result.append(Row(f"answers, batch {size}", len(rows) / (time.perf_counter() - start), "clips/s",
-                          f"{len(rows)} clips, {new_tokens} new tokens"))
+        answer(size, len(questions))
+        result.append(Row(f"answers, batch {size}", len(questions) / (time.perf_counter() - start), "clips/s",
+                          f"{len(questions)} clips, {new_tokens} new tokens"))
     return result
 
 
