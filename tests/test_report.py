@@ -42,3 +42,17 @@ def test_open_answers_are_scored_by_coarse_class_and_silence_rows_use_the_real_c
     assert line.split("|")[2].strip() == "3" and line.split("|")[3].strip() == "100.0%"  # mixtures: any class
     assert "what_hear 33.3%" in printed  # one of three answers is a training answer word for word
     assert "| speech_yn | 1 | 100.0% |" in printed
+
+
+def test_examples_quote_answers_on_held_out_source_clips_one_per_clip(tmp_path: Path, capsys) -> None:
+    data, evals = tmp_path / "data", tmp_path / "eval"
+    data.mkdir(), evals.mkdir()
+    (data / "metadata.json").write_text(json.dumps({"clips": {k: {"labels": {"categories": v, "label_paths": v}}
+                                                              for k, v in CLIPS.items()}}))
+    (data / "train.json").write_text(json.dumps([]))
+    write_eval(evals, "heldout_sources", ["A dog | barks.", "Talking.", "Music.", "No."], [r[0] for r in ROWS])
+    assert report.main(["--data", str(data), "--eval", str(evals), "--examples", "5"]) == 0
+    printed = capsys.readouterr().out
+    quoted = [x for x in printed.splitlines() if x.startswith("| ") and ".wav (" in x]
+    assert len(quoted) == 3  # three clips; the closed speech_yn row is not an open question
+    assert any("A dog \\| barks." in x for x in quoted) and not any("| No. |" in x for x in quoted)

@@ -11,6 +11,9 @@ and prints, per split, one Markdown table:
   names; a mixture counts when the answer names any of its classes), with the silence
   baseline, and how often an answer is a verbatim copy of a training answer.
 
+With ``--examples N`` it also lists N verbatim answers to open questions about clips of the
+held-out sources (a seeded draw, right and wrong alike), each with the clip's label path.
+
 The clip labels come from ``DATA/metadata.json``; the training answers from ``DATA/train.json``.
 """
 
@@ -18,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import random
 import sys
 from collections import defaultdict
 from pathlib import Path
@@ -30,6 +34,8 @@ from train import scoring
 SPLITS = {"held-out recordings": "heldout", "held-out sources": "heldout_sources"}
 SILENCE_SUFFIX = "_silence"
 OPEN_TASKS = ("what_hear", "source", "describe", "reasoning", "where", "advice")  # answers in sentences
+EXAMPLES_SPLIT = "heldout_sources"  # --examples are drawn from here
+EXAMPLES_SEED = 0
 
 
 def read_predictions(path: Path) -> list[dict[str, Any]]:
@@ -98,11 +104,31 @@ def split_report(split: str, stem: str, eval_dir: Path, clips: dict[str, Any], c
     return table(split, json.loads(metrics_file.read_text()), silence, open_rows, open_silence, copies)
 
 
+def examples(eval_dir: Path, clips: dict[str, Any], count: int, seed: int = EXAMPLES_SEED) -> str:
+    """``count`` verbatim answers to open questions on held-out-source clips, as a Markdown table."""
+    path = eval_dir / f"{EXAMPLES_SPLIT}.predictions.jsonl"
+    if not count or not path.is_file():
+        return ""
+    rows = [r for r in read_predictions(path) if r.get("task") in OPEN_TASKS]
+    # one question per clip, so the list shows different recordings
+    by_clip: dict[str, dict[str, Any]] = {}
+    for row in random.Random(seed).sample(rows, len(rows)):
+        by_clip.setdefault(row["audio_id"], row)
+    lines = [f"**{count} answers on held-out-source clips** (drawn at random, seed {seed}; not picked by hand)", "",
+             "| clip (label) | question | answer |", "|---|---|---|"]
+    for row in list(by_clip.values())[:count]:
+        label = "; ".join(clips[row["audio_id"]]["labels"]["label_paths"])
+        lines.append(f"| {Path(row['audio_id']).name} ({label}) | {_cell(row['instruction'])} | "
+                     f"{_cell(row['prediction'])} |")
+    return "\n".join(lines) + "\n"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Print the held-out tables; returns the exit code."""
     parser = argparse.ArgumentParser(prog="python -m train.report", description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", type=Path, required=True, help="the dataset folder (metadata.json, train.json)")
     parser.add_argument("--eval", type=Path, required=True, help="the folder train.eval wrote its results into")
+    parser.add_argument("--examples", type=int, default=0, help="also list N verbatim answers on held-out sources")
     args = parser.parse_args(argv)
     from ltu.console import quiet_libraries
     from train.builder.ontology import CATEGORIES
@@ -114,12 +140,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     embedder = scoring.SentenceEmbedder()
     parts = [split_report(split, stem, args.eval, clips, CATEGORIES, train_answers, embedder)
              for split, stem in SPLITS.items()]
+    parts.append(examples(args.eval, clips, args.examples))
     print("\n".join(p for p in parts if p) or "No evaluation results found.")
     return 0
 
 
 def _norm(text: str) -> str:
     return " ".join(text.lower().split())
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
 
 
 def _pct(value: float | None) -> str:

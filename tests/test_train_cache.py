@@ -1,0 +1,46 @@
+"""train.cache: the source-balanced clip order and the training subset built from it."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+
+from train.cache import clip_order, subset_rows
+from train.ltu_small import stage_rows
+
+
+def _rows(counts: dict[str, int], per_clip: int = 2) -> list[dict]:
+    return [{"instruction": f"q{k}", "audio_id": f"audio/{source}-{i}.wav", "dataset": source, "output": "a",
+             "task": "closed" if k == 0 else "open"}
+            for source, n in counts.items() for i in range(n) for k in range(per_clip)]
+
+
+def test_order_takes_sources_in_turn_and_lists_each_clip_once():
+    rows = _rows({"big": 50, "mid": 10, "small": 2})
+    order = clip_order(rows)
+    assert sorted(order) == sorted({r["audio_id"] for r in rows})
+    first = Counter(clip.split("/")[1].split("-")[0] for clip in order[:12])
+    assert first == {"big": 5, "mid": 5, "small": 2}  # the small source is used up, the others share evenly
+    assert clip_order(rows) == order and clip_order(rows, seed=1) != order  # seeded
+
+
+def test_subset_keeps_every_row_of_the_chosen_clips():
+    rows = _rows({"a": 20, "b": 20})
+    chosen = subset_rows(rows, 6)
+    clips = {r["audio_id"] for r in chosen}
+    assert len(clips) == 6 and len(chosen) == 12
+    assert Counter(c.split("/")[1][0] for c in clips) == {"a": 3, "b": 3}
+    assert subset_rows(rows, 0) == rows
+
+
+def test_both_stages_train_on_the_same_clips(tmp_path):
+    data, runs = tmp_path / "data", tmp_path / "runs"
+    data.mkdir()
+    rows = _rows({"a": 30, "b": 30})
+    (data / "train.json").write_text(json.dumps(rows))
+    (data / "train_closed.json").write_text(json.dumps([r for r in rows if r["task"] == "closed"]))
+    stage1 = json.loads(stage_rows("stage1", runs, data, 10).read_text())
+    stage2 = json.loads(stage_rows("stage2", runs, data, 10).read_text())
+    assert len(stage2) == 20 and len(stage1) == 10
+    assert {r["audio_id"] for r in stage1} == {r["audio_id"] for r in stage2}
+    assert stage_rows("stage2", runs, data, 0) == data / "train.json"
