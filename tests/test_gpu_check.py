@@ -80,3 +80,26 @@ def _tiny_checkpoint(folder: Path) -> Path:
     llm, released = gpu_check.write_released(folder, tiny=True, device=torch.device("cpu"))
     convert_official(released, folder / "ckpt", llm=str(llm), num_heads=gpu_check.TINY_ENCODER["num_heads"])
     return folder / "ckpt"
+
+
+@pytest.mark.gpu
+@needs_cuda
+def test_the_app_serves_answers_from_a_model_on_cuda(tmp_path: Path) -> None:
+    from gradio_client import Client, handle_file
+
+    from ltu.checkpoint import load_pretrained
+    from ltu.generation import GenerationSettings
+    from ltu.runtime import Runtime
+    from test_app import serve
+
+    model, processor = load_pretrained(_tiny_checkpoint(tmp_path), Runtime(device="cuda", quantization="4bit"))
+    assert next(model.llm.parameters()).device.type == "cuda"
+    demo, url = serve(model, processor, GenerationSettings.greedy_settings(8), concurrency=1, max_queue=4)
+    try:
+        client = Client(url, verbose=False)
+        clip = handle_file(str(gpu_check.test_clip(tmp_path, 3.0)))
+        answer, history = client.predict(clip, "What is this sound?", [], api_name="/ask")
+        follow, history = client.predict(clip, "Is it loud?", history, api_name="/ask")
+        assert len(history) == 2 and history[1][0] == "Is it loud?" and history[0][1] == answer
+    finally:
+        demo.close()
