@@ -79,7 +79,7 @@ def _load(options: ServeOptions) -> tuple[LTUModel, LTUProcessor]:
     device = runtime.torch_device()
     print(f"Loading {config.name} from {options.checkpoint} on {device.type} "
           f"({'no' if runtime.quantization == 'none' else runtime.quantization} quantisation) ...", flush=True)
-    model, processor = load_pretrained(options.checkpoint, runtime, llm=options.llm)
+    model, processor = load_pretrained(options.checkpoint, runtime, llm=options.llm, max_seconds=options.max_seconds)
     print(f"Model ready in {time.perf_counter() - start:.1f} s; starting the web server.", flush=True)
     return model, processor
 

@@ -23,6 +23,7 @@ from typing import Any, Callable, Iterator, Sequence
 
 import torch
 
+from ltu.audio.length import context_overflow, require_whole
 from ltu.errors import LTUError
 from ltu.generation import GenerationSettings
 from ltu.model import LTUModel
@@ -56,12 +57,18 @@ class Result:
 
 
 class ClipLoader:
-    """Decoded (and transcribed) clips by path, the ``size`` most recently used."""
+    """Decoded (and transcribed) clips by path, the ``size`` most recently used.
 
-    def __init__(self, processor: LTUProcessor, transcriber: Transcriber | None = None, size: int = CHUNK_ROWS) -> None:
+    ``whole``: refuse a clip longer than the front end's ``max_seconds`` (``AudioTooLongError``) instead of
+    answering about its first part, as ``python -m ltu batch`` does.
+    """
+
+    def __init__(self, processor: LTUProcessor, transcriber: Transcriber | None = None, size: int = CHUNK_ROWS, *,
+                 whole: bool = False) -> None:
         self.processor = processor
         self.transcriber = transcriber
         self.size = size
+        self.whole = whole
         self._clips: OrderedDict[str, AudioFeatures] = OrderedDict()
 
     def __call__(self, question: Question) -> AudioFeatures | None:
@@ -69,7 +76,11 @@ class ClipLoader:
             return None
         key = str(question.audio)
         if key not in self._clips:
-            clip = self.processor.audio_features(question.audio)
+            audio = self.processor.load_audio(question.audio)
+            if self.whole:
+                name = Path(question.audio).name if isinstance(question.audio, (str, Path)) else None
+                require_whole(audio, self.processor.config.frontend, name)
+            clip = self.processor.audio_features(audio)
             if self.transcriber is not None:
                 clip.transcript = self.transcriber.heard(clip.audio.samples)
             self._clips[key] = clip
@@ -110,8 +121,9 @@ def answer_questions(model: LTUModel, processor: LTUProcessor, questions: Sequen
                 clip = clip_of(question)
                 segment = prompt(processor, question, clip)
                 if context and len(segment) + row_settings.max_new_tokens > context:
-                    raise LTUError(f"The prompt takes {len(segment)} tokens; with {row_settings.max_new_tokens} "
-                                   f"new tokens it exceeds the model's context of {context}.")
+                    seconds = clip.audio.seconds if clip is not None and clip.audio is not None else 0.0
+                    raise LTUError(context_overflow(len(segment), sum(segment.audio_mask), seconds, context,
+                                                    row_settings.max_new_tokens))
             except LTUError as err:
                 failed.append(Result(index, error=str(err)))
                 continue
@@ -211,7 +223,9 @@ def merge(output: Path, parts: Sequence[Path]) -> int:
 def run_rows(model: LTUModel, processor: LTUProcessor, rows: Sequence[dict[str, Any]], output: Path,
              settings: GenerationSettings, batch_size: int, root: Path, transcriber: Transcriber | None = None,
              rank: int = 0, world: int = 1, progress: bool = True) -> int:
-    """Answer this process's share of the rows not yet answered, appending to its output; returns rows written."""
+    """Answer this process's share of the rows not yet answered, appending to its output; returns rows written.
+
+    A clip longer than the front end's ``max_seconds`` gets an error row, not an answer about its first part."""
     from tqdm import tqdm
 
     target = output.with_name(output.name + PART_SUFFIX.format(rank=rank)) if world > 1 else output
@@ -233,7 +247,7 @@ def run_rows(model: LTUModel, processor: LTUProcessor, rows: Sequence[dict[str, 
                dynamic_ncols=True, disable=not progress, file=sys.stderr)
     with open(target, "a") as file:
         batches = answer_questions(model, processor, questions, settings, batch_size,
-                                   clip_of=ClipLoader(processor, transcriber), indices=indices)
+                                   clip_of=ClipLoader(processor, transcriber, whole=True), indices=indices)
         for results in _chain(bad, batches):
             for result in results:
                 record = {"index": result.index, **rows[result.index]}
@@ -272,8 +286,8 @@ def run_command(args: argparse.Namespace, settings: GenerationSettings) -> int:
     rows = read_jsonl(args.input)  # seconds, before the model loads
     state = PartialState()  # one process, or the ones `accelerate launch` started
     device = str(state.device) if state.num_processes > 1 else args.device
-    model, processor = load_pretrained(args.checkpoint, Runtime(device=device, dtype=args.dtype,
-                                                                quantization=args.quantization), llm=args.llm)
+    runtime = Runtime(device=device, dtype=args.dtype, quantization=args.quantization)
+    model, processor = load_pretrained(args.checkpoint, runtime, llm=args.llm, max_seconds=args.max_seconds)
     model.eval()
     args.output.parent.mkdir(parents=True, exist_ok=True)
     with torch.no_grad():

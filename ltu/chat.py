@@ -21,6 +21,7 @@ import torch
 from transformers import DynamicCache, StoppingCriteria, StoppingCriteriaList
 from transformers.generation.streamers import BaseStreamer
 
+from ltu.audio.length import context_overflow
 from ltu.errors import LTUError
 from ltu.generation import GenerationSettings
 from ltu.model import LTUModel
@@ -107,6 +108,11 @@ class ChatSession:
         """Every clip the conversation holds, in order (the first, then those given with later questions)."""
         later = [e.clip.features for e in self.exchanges if e.clip is not None]
         return ([self.clip] if self.clip is not None else []) + later
+
+    @property
+    def next_clip(self) -> TurnClip | None:
+        """The clip given with the next question (``add_clip``), until that question is answered."""
+        return self._next_clip
 
     @property
     def num_audio_tokens(self) -> int:
@@ -273,8 +279,9 @@ class ChatSession:
             segment = self.prompt_segment(turn, clip)
         room = self.max_context - len(segment)
         if room < 1:
-            raise LTUError(f"The question and audio take {len(segment)} tokens, more than the model's context of "
-                           f"{self.max_context}; ask a shorter question or use a shorter clip.")
+            clips = self.clips + ([clip.features] if clip is not None else [])
+            seconds = sum(c.audio.seconds for c in clips if c.audio is not None)
+            raise LTUError(context_overflow(len(segment), sum(segment.audio_mask), seconds, self.max_context))
         if settings.max_new_tokens > room:
             self.notices.append(f"Answer length limited to {room} tokens by the model's context.")
             settings = settings.replace(max_new_tokens=room)

@@ -22,6 +22,7 @@ from peft import LoraConfig, PeftModel, get_peft_model, set_peft_model_state_dic
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
+from ltu.audio.length import with_max_seconds
 from ltu.config import LTUConfig
 from ltu.encoders import build_encoder
 from ltu.errors import CheckpointError, hub_fetch_failed
@@ -84,10 +85,11 @@ def audio_state_dict(model: LTUModel) -> dict[str, torch.Tensor]:
 
 
 def load_pretrained(source: str | Path, runtime: Runtime = Runtime(), *, trainable: bool = False,
-                    llm: str | None = None) -> tuple[LTUModel, LTUProcessor]:
-    """Load a checkpoint folder or Hugging Face repo id; ``llm`` overrides the base LLM location."""
+                    llm: str | None = None, max_seconds: float | None = None) -> tuple[LTUModel, LTUProcessor]:
+    """Load a checkpoint folder or Hugging Face repo id; ``llm`` overrides the base LLM location and
+    ``max_seconds`` the longest clip the front end keeps (``ltu.audio.length``)."""
     folder = resolve_checkpoint(source)
-    config = LTUConfig.load(folder / CONFIG_FILE)
+    config = with_max_seconds(LTUConfig.load(folder / CONFIG_FILE), max_seconds)
     if llm is not None:
         config = dataclasses.replace(config, llm=llm)
     base, tokenizer = load_llm(config.llm, runtime)

@@ -6,16 +6,25 @@ User errors end with exit code 2 and one line on stderr; nothing else is caught.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import importlib.util
 import json
 import sys
 from pathlib import Path
-from typing import Sequence, TextIO
+from typing import TYPE_CHECKING, Sequence, TextIO
 
+from ltu.audio.length import MAX_SECONDS_CEILING, check_max_seconds, require_whole, with_max_seconds
 from ltu.config import PAPER_LLM
 from ltu.errors import USER_ERROR, LTUError
 from ltu.generation import GenerationSettings
 from ltu.runtime import Runtime
 from ltu.weights.released import RELEASED
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+    from ltu.clips import ClipStore
+    from ltu.serve.config import ServeConfig
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CHECKPOINT = REPO_ROOT / "checkpoints" / "ltu-small"  # the embedded default model
@@ -97,6 +106,9 @@ def _add_model_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N, mps")
     p.add_argument("--dtype", default="auto", help="auto, float32, bfloat16, float16")
     p.add_argument("--quantization", "-q", default="none", choices=["none", "8bit", "4bit"], help="LLM weights via bitsandbytes")
+    p.add_argument("--max-seconds", type=float, default=None,
+                   help=f"the longest clip, in seconds, up to {MAX_SECONDS_CEILING:g} (10 minutes); longer clips are "
+                        "refused (default: the checkpoint's frontend.max_seconds, 60 for LTU-small)")
 
 
 def _add_generation_args(p: argparse.ArgumentParser) -> None:
@@ -125,6 +137,9 @@ def _add_serve_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-sessions", type=int, default=d.max_sessions, help="conversations kept for follow-ups")
     p.add_argument("--session-memory-mb", type=float, default=d.session_memory_mb,
                    help="KV-cache memory kept for follow-ups, in total")
+    p.add_argument("--page", action="store_true",
+                   help="also serve the web page (the one app.py serves) at / on the same port, with the same model "
+                        "and clip cache (needs gradio)")
 
 
 def _settings(args: argparse.Namespace) -> GenerationSettings:
@@ -144,11 +159,13 @@ def _chat(args: argparse.Namespace) -> int:
     runtime = Runtime(device=args.device, dtype=args.dtype, quantization=args.quantization)
     runtime.torch_device()
     _missing_default_hint(args.checkpoint)
-    config = LTUConfig.load(resolve_checkpoint(args.checkpoint) / CONFIG_FILE)
-    audio = load_audio(args.audio, config.frontend) if args.audio else None
+    config = with_max_seconds(LTUConfig.load(resolve_checkpoint(args.checkpoint) / CONFIG_FILE), args.max_seconds)
+    audio = None
+    if args.audio:  # a clip longer than the limit is refused, not answered about in part
+        audio = require_whole(load_audio(args.audio, config.frontend), config.frontend, Path(args.audio).name)
     if not args.question:  # a conversation: say what is happening while it loads
         print(f"Loading {config.name} from {args.checkpoint} ...", file=sys.stderr)
-    model, processor = load_pretrained(args.checkpoint, runtime, llm=args.llm)
+    model, processor = load_pretrained(args.checkpoint, runtime, llm=args.llm, max_seconds=args.max_seconds)
     session = ChatSession(model, processor, audio, settings)
     stdin, out = sys.stdin, sys.stdout
     if session.clip is not None:
@@ -177,9 +194,8 @@ def _stream(session: "object", question: str, input_text: str, out: TextIO) -> N
 
 
 def _serve(args: argparse.Namespace) -> int:
-    import uvicorn
-
     from ltu.checkpoint import load_pretrained
+    from ltu.clips import ClipStore
     from ltu.serve.app import create_app
     from ltu.serve.config import ServeConfig, api_key_from
     from ltu.serve.engine import Engine
@@ -190,16 +206,37 @@ def _serve(args: argparse.Namespace) -> int:
                          max_sessions=args.max_sessions, session_memory_mb=args.session_memory_mb)
     runtime = Runtime(device=args.device, dtype=args.dtype, quantization=args.quantization)
     runtime.torch_device()
+    _check_max_seconds(args)
     _missing_default_hint(args.checkpoint)
+    if args.page and importlib.util.find_spec("gradio") is None:
+        raise LTUError("--page needs gradio, which is not installed: pip install -r requirements.txt "
+                       "(or the [app] extra).")
     if not config.is_local and config.api_key is None:
         print(f"warning: listening on {config.host} without an API key: anyone who can reach it can use it "
               "(--api-key or $LTU_API_KEY).", file=sys.stderr)
     print(f"Loading {args.checkpoint} ...", file=sys.stderr)
-    model, processor = load_pretrained(args.checkpoint, runtime, llm=args.llm)
-    app = create_app(Engine(model, processor, config, settings))
-    print(f"Serving '{config.model_name}' at http://{config.host}:{config.port}/v1", file=sys.stderr)
-    uvicorn.run(app, host=config.host, port=config.port, log_level="warning")
+    model, processor = load_pretrained(args.checkpoint, runtime, llm=args.llm, max_seconds=args.max_seconds)
+    clips = ClipStore(model, processor, "auto", config.clip_cache_size)  # one cache of encoded clips for all routes
+    _serve_until_stopped(create_app(Engine(model, processor, config, settings, clips=clips)), clips, settings, config,
+                         args.page)
     return 0
+
+
+def _serve_until_stopped(app: FastAPI, clips: ClipStore, settings: GenerationSettings, config: ServeConfig,
+                         page: bool) -> None:
+    """Serve ``app`` until Ctrl+C or SIGTERM, with the web page at / when ``page`` (``webapp.mount``)."""
+    from ltu.serve.app import run_server
+
+    base = f"http://{config.host}:{config.port}"
+    with contextlib.ExitStack() as stack:
+        on_stop = []
+        if page:
+            from webapp.mount import page_mounted  # the UI layer, imported only when asked for
+
+            on_stop.append(stack.enter_context(page_mounted(app, clips, settings, config)))
+        print(f"Serving '{config.model_name}' at {base}/v1" + (f" and the page at {base}/" if page else ""),
+              file=sys.stderr)
+        run_server(app, config.host, config.port, on_stop)
 
 
 def _batch(args: argparse.Namespace) -> int:
@@ -208,8 +245,15 @@ def _batch(args: argparse.Namespace) -> int:
     settings = _settings(args)
     if args.batch_size < 1:
         raise LTUError("--batch-size must be at least 1.")
+    _check_max_seconds(args)
     _missing_default_hint(args.checkpoint)
     return run_command(args, settings)
+
+
+def _check_max_seconds(args: argparse.Namespace) -> None:
+    """Refuse a --max-seconds out of bounds before anything slow happens."""
+    if args.max_seconds is not None:
+        check_max_seconds(args.max_seconds)
 
 
 def _missing_default_hint(checkpoint: str) -> None:

@@ -38,6 +38,10 @@ class AudioTooLargeError(AudioError):
     """The file is larger than the configured byte limit."""
 
 
+class AudioTooLongError(AudioError):
+    """The clip is longer than the front end's ``max_seconds`` and the caller wants all of it heard."""
+
+
 class ConfigError(LTUError):
     """A configuration value is unknown, missing or inconsistent."""
 

@@ -15,12 +15,12 @@ from typing import Any, Iterable, Iterator, Literal, Sequence
 
 import torch
 
-from ltu.chat import ChatSession, Exchange
+from ltu.chat import ChatSession, Exchange, TurnClip
 from ltu.clips import ClipStore
 from ltu.errors import LTUError
 from ltu.generation import GenerationSettings
 from ltu.model import LTUModel
-from ltu.processor import LTUProcessor
+from ltu.processor import AudioFeatures, LTUProcessor
 from ltu.transcribe import Transcriber
 
 
@@ -66,15 +66,15 @@ def open_conversation(model: LTUModel, processor: LTUProcessor, clip: str | Path
 
 
 class ClipCache:
-    """Conversations opened on clips kept by content hash (``ltu.clips.ClipStore``).
+    """Conversations opened on clips kept by content hash in ``store`` (``ltu.clips.ClipStore``).
 
     A follow-up sent through the API names the same file again; with the cache it skips decoding,
-    transcribing and encoding, as a follow-up in the page does. Holds at most ``size`` clips.
+    transcribing and encoding, as a follow-up in the page does. ``python -m ltu serve --page`` gives
+    the page the store of the OpenAI-compatible endpoint, so a clip is encoded once for both.
     """
 
-    def __init__(self, model: LTUModel, processor: LTUProcessor,
-                 transcriber: Transcriber | None | Literal["auto"] = "auto", size: int = 16) -> None:
-        self.store = ClipStore(model, processor, transcriber, size)
+    def __init__(self, store: ClipStore) -> None:
+        self.store = store
 
     @property
     def hits(self) -> int:
@@ -86,10 +86,21 @@ class ClipCache:
         model, processor = self.store.model, self.store.processor
         if clip is None:
             return Conversation(ChatSession(model, processor, None, settings, transcriber=None), None)
-        key = content_hash(clip)
-        encoded = self.store.get(key, str(clip)) if key else self.store.encode(str(clip))  # unreadable: decoding says why
+        encoded = self.encoded(clip)
         return Conversation(ChatSession.from_encoded(model, processor, encoded.features, encoded.embeds, settings),
                             str(clip))
+
+    def add(self, conv: Conversation, clip: str | Path) -> TurnClip:
+        """Give ``clip`` to ``conv`` with its next question (earlier clips stay); returns the encoded clip."""
+        encoded = self.encoded(clip)
+        conv.session.add_clip_encoded(encoded.features, encoded.embeds)
+        conv.clip_key = str(clip)
+        return encoded
+
+    def encoded(self, clip: str | Path) -> TurnClip:
+        """``clip`` decoded, transcribed and encoded, from the store when its content was seen before."""
+        key = content_hash(clip)
+        return self.store.get(key, str(clip)) if key else self.store.encode(str(clip))  # unreadable: decoding says why
 
     def __len__(self) -> int:
         return len(self.store)
@@ -167,16 +178,16 @@ def release_memory() -> None:
         torch.cuda.empty_cache()
 
 
-def clip_facts(session: ChatSession, transcribed: bool) -> str:
-    """Markdown about the clip: what it is, what decoding did, what the model receives, and the
+def clip_facts(clip: AudioFeatures | None, transcribed: bool) -> str:
+    """Markdown about a clip: what it is, what decoding did, what the model receives, and the
     speech transcript the model was given (``transcribed``: the model takes one)."""
-    if session.clip is None:
+    if clip is None or clip.audio is None:
         return ""
-    audio = session.clip.audio
-    heard = f"the model hears {audio.seconds:.2f} s as {session.num_audio_tokens} audio tokens"
+    audio = clip.audio
+    heard = f"the model hears {audio.seconds:.2f} s as {clip.num_tokens} audio tokens"
     lines = [f"{audio.info.describe()} · {heard}"]
     if transcribed:
-        text = session.clip.transcript.strip()
+        text = clip.transcript.strip()
         lines.append(f"Heard speech: “{escape_markdown(text)}”" if text else "Heard speech: none (no speech detected)")
     return "\n\n".join(lines)
 

@@ -11,6 +11,7 @@ import os
 from dataclasses import dataclass
 from typing import Mapping, Sequence
 
+from ltu.audio.length import MAX_SECONDS_CEILING, check_max_seconds
 from ltu.cli import DEFAULT_CHECKPOINT
 from ltu.config import LTUConfig
 from ltu.errors import ConfigError
@@ -35,6 +36,7 @@ class ServeOptions:
     share: bool = False  # a public *.gradio.live link (needs network access to Gradio's tunnel)
     concurrency: int = 1  # answers generated at the same time (one model is shared)
     max_queue: int = 16  # requests waiting beyond that; more are turned away with a message
+    max_seconds: float | None = None  # the longest clip the model hears; None: the checkpoint's frontend.max_seconds
 
 
 def parse_options(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> ServeOptions:
@@ -67,11 +69,20 @@ def parse_options(argv: Sequence[str] | None = None, environ: Mapping[str, str] 
                    help="answers generated at the same time [LTU_CONCURRENCY]")
     p.add_argument("--max-queue", type=int, default=_int(env, "LTU_MAX_QUEUE", d.max_queue),
                    help="requests that may wait for a turn [LTU_MAX_QUEUE]")
+    p.add_argument("--max-seconds", type=float, default=_float(env, "LTU_MAX_SECONDS", d.max_seconds),
+                   help=f"the longest clip the model hears, in seconds, up to {MAX_SECONDS_CEILING:g} (10 minutes); "
+                        "the page marks the rest of a longer clip as not heard [LTU_MAX_SECONDS; default: the "
+                        "checkpoint's, 60 for LTU-small]")
     args = p.parse_args(argv)
     if args.quantization not in QUANTIZATION_CHOICES:  # argparse checks flags, not environment defaults
         p.error(f"LTU_QUANTIZATION must be one of {', '.join(QUANTIZATION_CHOICES)}, not {args.quantization!r}")
     if args.concurrency < 1 or args.max_queue < 1:
         p.error("--concurrency and --max-queue must be at least 1")
+    if args.max_seconds is not None:
+        try:
+            check_max_seconds(args.max_seconds)
+        except ConfigError as err:
+            p.error(str(err))
     return ServeOptions(**vars(args))
 
 
@@ -90,13 +101,21 @@ def choose_runtime(options: ServeOptions, config: LTUConfig) -> Runtime:
 
 
 def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    return _number(env, name, default, int, "a whole number")  # type: ignore[return-value]
+
+
+def _float(env: Mapping[str, str], name: str, default: float | None) -> float | None:
+    return _number(env, name, default, float, "a number")
+
+
+def _number(env: Mapping[str, str], name: str, default: float | None, kind: type, what: str) -> float | None:
     value = env.get(name)
     if value is None or value == "":
         return default
     try:
-        return int(value)
+        return kind(value)
     except ValueError as err:
-        raise ConfigError(f"The environment variable {name} must be a whole number, not {value!r}.") from err
+        raise ConfigError(f"The environment variable {name} must be {what}, not {value!r}.") from err
 
 
 def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:

@@ -24,10 +24,12 @@ from typing import Any, Iterator, Literal, Sequence
 import gradio as gr
 from gradio.utils import get_upload_folder
 
+from ltu.audio.length import cut_note
+from ltu.clips import ClipStore
 from ltu.errors import LTUError
 from ltu.generation import GenerationSettings
 from ltu.model import LTUModel
-from ltu.processor import LTUProcessor
+from ltu.processor import AudioFeatures, LTUProcessor
 from ltu.transcribe import Transcriber
 from webapp.conversation import (ClipCache, Conversation, clip_facts, escape_html, escape_markdown, export,
                                  history_pairs, model_parts, model_summary, plain_text, release_memory, replay,
@@ -47,9 +49,18 @@ EXAMPLES = [  # (clip in assets/, question); assets/README.md has their sources 
 PAPER = GenerationSettings()  # the paper demo's sampling settings, the page's defaults
 MODEL_GROUP = "model"  # concurrency group of every event that runs the model
 NEW_CLIP_NOTE = ("Record with the microphone or upload a file (wav, mp3, flac, ogg, webm, m4a). "
-                 "Follow-up questions are about the same clip; **a new clip starts a new conversation**. "
-                 "With no clip, questions are answered from text alone.")
+                 "Follow-up questions are about the same clip; **a new clip starts a new conversation** unless "
+                 "*Add the next clip to this conversation* is ticked. With no clip, questions are answered from "
+                 "text alone.")
 NEW_CLIP = "New clip: the chat above is about the previous clip; your next question starts a new conversation."
+ADD_CLIP_LABEL = "Add the next clip to this conversation"
+ADD_CLIP_INFO = "a clip you pick then goes with your next question, and the clips before it stay in context"
+ADDED_CLIP = "Clip {count} added to this conversation: it goes with your next question"
+EARLIER_CLIPS_STAY = ", and the clips before it stay in context"
+REPLACED_CLIP = "It replaces the clip added before it, which no question had used yet."
+NO_CONVERSATION = "There is no conversation to add the clip to yet, so your next question starts a new one."
+PLAYER_EMPTY = ("The player is empty; the conversation keeps the clips it has. Pick a clip to add it, or ask "
+                "about the clips already given.")
 RECOVERED = ("The request did not go through (the server was busy, restarted or unreachable). "
              "Your conversation is kept; send the question again.")
 RESTORED = "The page was reloaded; the conversation is restored. Add the clip again to keep asking about it."
@@ -72,14 +83,15 @@ RESTORE_CHAT_JS = f"""() => {{
 def build_app(model: LTUModel, processor: LTUProcessor, defaults: GenerationSettings = PAPER, *,
               concurrency: int = 1, max_queue: int = 16, examples: Sequence[tuple[str, str]] = EXAMPLES,
               transcriber: Transcriber | None | Literal["auto"] = "auto",
-              delete_cache: tuple[int, int] = (3600, 86400)) -> gr.Blocks:
+              delete_cache: tuple[int, int] = (3600, 86400), clips: ClipStore | None = None) -> gr.Blocks:
     """The whole page for a loaded model, with its queue configured; call ``launch`` to serve it.
 
     ``delete_cache``: (every N seconds, delete uploads, recordings and pictures older than M seconds).
     ``app.py`` also gives the server a folder of its own and empties it at start-up and shutdown
-    (``webapp.uploads``).
+    (``webapp.uploads``). ``clips``: a store of encoded clips to share (the server's, with
+    ``python -m ltu serve --page``); by default the page has its own, with ``transcriber``.
     """
-    handlers = Handlers(model, processor, defaults, transcriber)
+    handlers = Handlers(model, processor, defaults, transcriber, store=clips)
     model_events = dict(concurrency_id=MODEL_GROUP, concurrency_limit=concurrency)
     private = dict(api_visibility="private")  # the page's own events; programs use /ask
     with gr.Blocks(title="LTU: listen, think and understand", delete_cache=delete_cache) as demo:
@@ -91,6 +103,7 @@ def build_app(model: LTUModel, processor: LTUProcessor, defaults: GenerationSett
             with gr.Column(scale=2, min_width=320, elem_id="clip-column"):
                 audio = gr.Audio(sources=["upload", "microphone"], type="filepath", label="Sound", elem_id="audio",
                                  buttons=["download"])
+                add_clip = gr.Checkbox(False, label=ADD_CLIP_LABEL, info=ADD_CLIP_INFO, elem_id="add-clip")
                 gr.Markdown(NEW_CLIP_NOTE)
                 picture = gr.Image(label="What the model hears (log-mel spectrogram)", type="pil", interactive=False,
                                    elem_id="picture", buttons=["fullscreen"])
@@ -144,9 +157,10 @@ def build_app(model: LTUModel, processor: LTUProcessor, defaults: GenerationSett
             event.failure(functools.partial(handlers.recover, len(touched)), None, [*controls, *touched, status],
                           **quiet)
 
-        # A new clip first stops an answer being written (it stays in the chat), then opens the new clip.
+        # A new clip first stops an answer being written (it stays in the chat), then opens the new clip
+        # (or adds it to the conversation).
         new_clip = audio.change(handlers.stop, [state], None, **quiet).then(
-            handlers.new_clip, [audio, state], [state, picture, facts, status], **model_events, **private)
+            handlers.new_clip, [audio, state, add_clip], [state, picture, facts, status], **model_events, **private)
         finish(new_clip, [picture, facts])
         asked = gr.on([send.click, question.submit], handlers.lock, [state], controls, **quiet)
         answering = asked.then(handlers.respond, [audio, question, chatbot, state, *settings],
@@ -184,25 +198,33 @@ class Handlers:
     """The page's event handlers: plain functions of the component values."""
 
     def __init__(self, model: LTUModel, processor: LTUProcessor, defaults: GenerationSettings,
-                 transcriber: Transcriber | None | Literal["auto"] = "auto", cache_size: int = 16) -> None:
+                 transcriber: Transcriber | None | Literal["auto"] = "auto", cache_size: int = 16, *,
+                 store: ClipStore | None = None) -> None:
+        """``store``: encoded clips shared with another server (else the page's own, with ``transcriber``)."""
         self.model = model
         self.processor = processor
         self.defaults = defaults
-        self.clips = ClipCache(model, processor, transcriber, cache_size)  # shared by the page and /ask
+        store = ClipStore(model, processor, transcriber, cache_size) if store is None else store
+        self.clips = ClipCache(store)  # shared by the page and /ask (and the HTTP endpoint, when given)
 
-    def new_clip(self, clip: str | None, conv: Conversation | None) -> tuple:
-        """A clip was uploaded, recorded, picked or removed: the next question starts a new conversation.
+    def new_clip(self, clip: str | None, conv: Conversation | None, add: bool = False) -> tuple:
+        """A clip was uploaded, recorded, picked or removed: the next question starts a new conversation,
+        or with ``add`` (and a conversation to add to) the clip goes with the next question of this one.
 
         The chat on the page stays as it is (an answer cut short by the new clip included) until then.
         Outputs: state, picture, facts, status.
         """
+        if add and conv is not None:
+            return self._add_clip(clip, conv)
         if clip is None:
             return None, None, "", _note("No clip: questions are answered from text alone.")
         try:
             conv = self._open(clip)
         except Exception as err:  # noqa: BLE001  (user_message decides; anything else is re-raised)
             return None, None, "", _error(err, "new clip")
-        return conv, spectrogram_image(conv.session.clip.audio), self._facts(conv), _note(NEW_CLIP)
+        first = conv.session.clip
+        note = NO_CONVERSATION if add else NEW_CLIP
+        return conv, spectrogram_image(first.audio), self._facts(first), self._with_cut(note, first)
 
     def respond(self, clip: str | None, question: str, history: list | None, conv: Conversation | None,
                 temperature: float, top_p: float, max_new_tokens: float) -> Iterator[tuple]:
@@ -227,7 +249,7 @@ class Handlers:
                 else:
                     shown = []
                     picture = spectrogram_image(conv.session.clip.audio) if conv.session.clip else None
-                    facts = self._facts(conv)
+                    facts = self._facts(conv.session.clip)
         except Exception as err:  # noqa: BLE001
             yield _shown(shown), skip, None, _error(err, "question"), skip, skip
             return
@@ -243,6 +265,22 @@ class Handlers:
             yield _shown(chat[:-2]), question, None, _error(err, "answer"), skip, skip
             return
         yield _shown(chat), skip, conv, _finished(conv, seen, chat[-1]["content"]), skip, skip
+
+    def _add_clip(self, clip: str | None, conv: Conversation) -> tuple:
+        """``new_clip`` with "add" ticked: the clip joins ``conv`` with its next question; earlier clips stay."""
+        if clip is None:  # the player was emptied (often just before the next clip is picked)
+            conv.clip_key = None  # the next question goes on with the clips the conversation holds
+            return conv, None, "", _note(PLAYER_EMPTY)
+        replaced = conv.session.next_clip is not None
+        try:
+            added = self.clips.add(conv, clip)
+        except Exception as err:  # noqa: BLE001  (as in new_clip; the conversation is kept)
+            return conv, None, "", _error(err, "added clip")
+        count = len(conv.session.clips) + (1 if conv.session.next_clip is not None else 0)  # with the one waiting
+        note = ADDED_CLIP.format(count=count) + (EARLIER_CLIPS_STAY if count > 1 else "") + "."
+        note += f" {REPLACED_CLIP}" if replaced else ""
+        features = added.features
+        return conv, spectrogram_image(features.audio), self._facts(features), self._with_cut(note, features)
 
     def regenerate(self, history: list | None, conv: Conversation | None, temperature: float, top_p: float,
                    max_new_tokens: float) -> Iterator[tuple]:
@@ -345,8 +383,13 @@ class Handlers:
     def _open(self, clip: str | None) -> Conversation:
         return self.clips.open(clip, self.defaults)
 
-    def _facts(self, conv: Conversation) -> str:
-        return clip_facts(conv.session, transcribed=self.clips.store.transcriber is not None)
+    def _facts(self, clip: AudioFeatures | None) -> str:
+        return clip_facts(clip, transcribed=self.clips.store.transcriber is not None)
+
+    def _with_cut(self, note: str, clip: AudioFeatures) -> str:
+        """``note``, and a sentence when the clip is longer than the model hears (the limit and how to raise it)."""
+        cut = cut_note(clip.audio, self.processor.config.frontend) if clip.audio is not None else ""
+        return _note(f"{note} {cut}".strip())
 
 
 def _upload_folder() -> str:

@@ -14,7 +14,7 @@ import logging
 import socket
 import threading
 import time
-from typing import Any, AsyncIterator, Iterator
+from typing import TYPE_CHECKING, Any, AsyncIterator, Callable, Iterator, Sequence
 
 import anyio
 from fastapi import FastAPI, Request
@@ -26,10 +26,14 @@ from ltu.serve import protocol
 from ltu.serve.engine import Answer, Engine
 from ltu.serve.errors import BAD_REQUEST, INTERNAL_MESSAGE, SERVER_ERROR, TOO_LARGE, UNAUTHORIZED, APIError
 
+if TYPE_CHECKING:
+    import uvicorn
+
 log = logging.getLogger(__name__)
 SSE_DONE = "data: [DONE]\n\n"
 STARTUP_POLL_S = 0.02
 STARTUP_TIMEOUT_S = 30.0
+SHUTDOWN_GRACE_S = 5.0  # when the server stops, answers still streaming get this long to finish, then are cut
 
 
 def create_app(engine: Engine) -> FastAPI:
@@ -140,15 +144,25 @@ def _close(pieces: Iterator[str], answer: Answer) -> None:
     answer.close()
 
 
+def run_server(app: FastAPI, host: str, port: int, on_stop: Sequence[Callable[[], None]] = ()) -> None:
+    """Serve ``app`` with uvicorn until Ctrl+C or SIGTERM. ``on_stop``: called as the server begins to stop,
+    to end streams that would otherwise keep it waiting (the page's heartbeats, ``webapp.mount``)."""
+    import uvicorn
+
+    _server(uvicorn.Config(app, host=host, port=port, log_level="warning",
+                           timeout_graceful_shutdown=SHUTDOWN_GRACE_S), on_stop).run()
+
+
 @contextlib.contextmanager
-def serve_in_thread(app: FastAPI, host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
+def serve_in_thread(app: FastAPI, host: str = "127.0.0.1", port: int = 0,
+                    on_stop: Sequence[Callable[[], None]] = ()) -> Iterator[str]:
     """Run ``app`` with uvicorn in a background thread; yields its base URL (``port`` 0: a free one)."""
     import uvicorn
 
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, port))
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", timeout_graceful_shutdown=5))
+    server = _server(uvicorn.Config(app, log_level="warning", timeout_graceful_shutdown=SHUTDOWN_GRACE_S), on_stop)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     deadline = time.monotonic() + STARTUP_TIMEOUT_S
@@ -162,3 +176,16 @@ def serve_in_thread(app: FastAPI, host: str = "127.0.0.1", port: int = 0) -> Ite
         server.should_exit = True
         thread.join()
         sock.close()
+
+
+def _server(config: uvicorn.Config, on_stop: Sequence[Callable[[], None]]) -> uvicorn.Server:
+    """A uvicorn server that calls ``on_stop`` when it begins to stop, before it waits for open connections."""
+    import uvicorn
+
+    class Server(uvicorn.Server):
+        async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+            for stop in on_stop:
+                stop()
+            await super().shutdown(sockets)
+
+    return Server(config)

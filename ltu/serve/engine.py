@@ -13,14 +13,15 @@ import logging
 import threading
 from typing import Iterator, Literal
 
-from ltu.chat import ChatSession
+from ltu.audio.length import require_whole
+from ltu.chat import ChatSession, TurnClip
 from ltu.errors import AudioError, LTUError
 from ltu.generation import GenerationSettings
 from ltu.model import LTUModel
 from ltu.processor import LTUProcessor
 from ltu.serve.config import ServeConfig
 from ltu.serve.errors import NOT_FOUND, TOO_MANY, APIError, from_ltu_error
-from ltu.serve.protocol import ChatRequest, UserTurn
+from ltu.serve.protocol import ChatRequest, Clip, UserTurn
 from ltu.clips import ClipStore
 from ltu.serve.sessions import MB, SessionPool, steps_of
 from ltu.transcribe import Transcriber
@@ -33,12 +34,14 @@ class Engine:
 
     def __init__(self, model: LTUModel, processor: LTUProcessor, config: ServeConfig = ServeConfig(),
                  defaults: GenerationSettings = GenerationSettings(),
-                 transcriber: Transcriber | None | Literal["auto"] = "auto") -> None:
+                 transcriber: Transcriber | None | Literal["auto"] = "auto", *, clips: ClipStore | None = None) -> None:
+        """``clips``: a store of encoded clips shared with the page (``serve --page``); by default the engine
+        has its own, of ``config.clip_cache_size`` clips, with ``transcriber``."""
         self.model = model
         self.processor = processor
         self.config = config
         self.defaults = defaults
-        self.clips = ClipStore(model, processor, transcriber, config.clip_cache_size)
+        self.clips = ClipStore(model, processor, transcriber, config.clip_cache_size) if clips is None else clips
         self.sessions = SessionPool(config.max_sessions, int(config.session_memory_mb * MB))
         self._slots = threading.Semaphore(config.max_concurrent)
         self._lock = threading.Lock()
@@ -89,7 +92,7 @@ class Engine:
         if first.clip is None:
             return ChatSession(self.model, self.processor, None, self.defaults, transcriber=None)
         try:
-            encoded = self.clips.get(first.clip.key, first.clip.data)
+            encoded = self._encoded(first.clip)
         except AudioError as err:
             raise from_ltu_error(err, "messages") from err
         return ChatSession.from_encoded(self.model, self.processor, encoded.features, encoded.embeds, self.defaults)
@@ -97,8 +100,15 @@ class Engine:
     def _attach(self, session: ChatSession, turn: UserTurn, index: int) -> None:
         """Give the clip of turn ``index`` to the session for that turn (the first turn's clip opened it)."""
         if index > 0 and turn.clip is not None:
-            encoded = self.clips.get(turn.clip.key, turn.clip.data)
+            encoded = self._encoded(turn.clip)
             session.add_clip_encoded(encoded.features, encoded.embeds)
+
+    def _encoded(self, clip: Clip) -> TurnClip:
+        """A request's clip, decoded and encoded once (kept by content hash); refused when the front end had
+        to cut it at ``max_seconds``: a program gets no answer about part of its clip without knowing."""
+        encoded = self.clips.get(clip.key, clip.data)
+        require_whole(encoded.features.audio, self.processor.config.frontend)
+        return encoded
 
 
 class Admission:
