@@ -284,7 +284,9 @@ def run_command(args: argparse.Namespace, settings: GenerationSettings) -> int:
     from ltu.transcribe import transcriber_for
 
     rows = read_jsonl(args.input)  # seconds, before the model loads
-    state = PartialState()  # one process, or the ones `accelerate launch` started
+    # One process, or the ones `accelerate launch` (or torchrun) started. Without a GPU (or with --device cpu)
+    # the processes must be told they share CPUs, or each would answer every row on its own.
+    state = PartialState(cpu=args.device == "cpu" or not torch.cuda.is_available())
     device = str(state.device) if state.num_processes > 1 else args.device
     runtime = Runtime(device=device, dtype=args.dtype, quantization=args.quantization)
     model, processor = load_pretrained(args.checkpoint, runtime, llm=args.llm, max_seconds=args.max_seconds)
@@ -298,5 +300,6 @@ def run_command(args: argparse.Namespace, settings: GenerationSettings) -> int:
         parts = [args.output.with_name(args.output.name + PART_SUFFIX.format(rank=r))
                  for r in range(state.num_processes)]
         total = merge(args.output, parts if state.num_processes > 1 else [])
-        print(f"{total} of {len(rows)} rows answered in {args.output}", file=sys.stderr)
+        shared = f" by {state.num_processes} processes" if state.num_processes > 1 else ""
+        print(f"{total} of {len(rows)} rows answered{shared} in {args.output}", file=sys.stderr)
     return 0

@@ -101,3 +101,33 @@ def test_shards_of_two_processes_merge_into_the_single_process_output(model_and_
     assert all(p.exists() for p in parts)
     assert merge(split, parts) == len(rows)
     assert split.read_text() == single.read_text() and not any(p.exists() for p in parts)
+
+
+def test_accelerate_launch_splits_rows_over_two_processes_and_merges_them_in_order(model_and_processor, tmp_path):
+    """The real launcher: two CPU processes, each answering its share, merged into the single-process output."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    if shutil.which("accelerate", path=os.path.dirname(sys.executable)) is None:
+        pytest.skip("accelerate's launcher is not installed")
+    model, processor = model_and_processor
+    folder = save_pretrained(model, tmp_path / "ckpt")
+    rows = [{"audio": str(ASSETS / a), "question": q} for a in ("dog.mp3", "cat.mp3", "sheep.mp3")
+            for q in ("What?", "Loud?")]
+    write_rows(tmp_path / "rows.jsonl", rows)
+    common = ["--input", str(tmp_path / "rows.jsonl"), "--checkpoint", str(folder), "--greedy",
+              "--max-new-tokens", "6", "--batch-size", "2", "--no-progress"]
+    single = tmp_path / "single.jsonl"
+    assert main(["batch", *common, "--output", str(single)]) == 0
+    split = tmp_path / "split.jsonl"
+    launcher = os.path.join(os.path.dirname(sys.executable), "accelerate")
+    done = subprocess.run([launcher, "launch", "--multi_gpu", "--num_processes", "2", "--num_machines", "1",
+                           "--mixed_precision", "no", "--dynamo_backend", "no", "-m", "ltu", "batch", *common,
+                           "--output", str(split)], capture_output=True, text=True, timeout=600,
+                          env={**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1"})
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert f"{len(rows)} of {len(rows)} rows answered by 2 processes" in done.stderr
+    assert split.read_text() == single.read_text()
+    assert not list(tmp_path.glob("split.jsonl.part-*"))
