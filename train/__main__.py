@@ -2,6 +2,10 @@
 
 import sys
 
-from train.cli import main
+from ltu.console import quiet_libraries
+
+quiet_libraries()  # before torch and transformers load: library warnings off, the stage's own progress stays
+
+from train.cli import main  # noqa: E402
 
 sys.exit(main())

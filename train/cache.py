@@ -93,4 +93,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
+    from ltu.console import quiet_libraries
+
+    quiet_libraries()  # library warnings and loading bars off; the command's own progress stays
     sys.exit(main())

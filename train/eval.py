@@ -171,5 +171,8 @@ def _evaluate(args: argparse.Namespace) -> int:
 
 
 if __name__ == "__main__":
+    from ltu.console import quiet_libraries
+
+    quiet_libraries()  # library warnings and loading bars off; the command's own progress stays
     torch.set_grad_enabled(False)
     sys.exit(main())
