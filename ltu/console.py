@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 import warnings
 
 # Loggers of the libraries LTU loads; bitsandbytes warns on every CPU import that an optional
@@ -26,3 +27,10 @@ def quiet_libraries() -> None:
         logging.getLogger(name).setLevel(logging.ERROR)
     warnings.filterwarnings("ignore", module=NOISY_MODULES)
     warnings.filterwarnings("ignore", category=FutureWarning)
+    # The variables above are read when the libraries are imported; a command that imported them
+    # first (``python -m train.eval`` imports torch and transformers at the top) is told directly.
+    if "huggingface_hub" in sys.modules:
+        sys.modules["huggingface_hub"].utils.disable_progress_bars()
+    if "transformers" in sys.modules:
+        sys.modules["transformers"].utils.logging.disable_progress_bar()
+        sys.modules["transformers"].utils.logging.set_verbosity_error()
