@@ -71,11 +71,16 @@ CSS = """
 @media (max-width: 640px) { #chat-column { order: -1; } }  /* phones: the conversation and question box first */
 """
 # The chat survives a page reload (Gradio reloads the page once a lost server is back): it is kept in this
-# tab's sessionStorage and put back on load.
-SAVE_CHAT_JS = "(chat) => { try { sessionStorage.setItem('ltu-chat', JSON.stringify(chat || [])); } catch (e) {} }"
+# tab's sessionStorage and put back on load. Nothing is saved before the load has read it back: on a busy
+# machine the chat box's first (empty) change event can come before the load event and would wipe it.
+SAVE_CHAT_JS = """(chat) => {
+  if (!window.ltuChatRestored) return;
+  try { sessionStorage.setItem('ltu-chat', JSON.stringify(chat || [])); } catch (e) {}
+}"""
 RESTORE_CHAT_JS = f"""() => {{
   let chat = [];
   try {{ chat = JSON.parse(sessionStorage.getItem('ltu-chat') || '[]'); }} catch (e) {{}}
+  window.ltuChatRestored = true;
   return [chat, chat.length ? {RESTORED!r} : ''];
 }}"""
 
@@ -83,10 +88,10 @@ RESTORE_CHAT_JS = f"""() => {{
 def build_app(model: LTUModel, processor: LTUProcessor, defaults: GenerationSettings = PAPER, *,
               concurrency: int = 1, max_queue: int = 16, examples: Sequence[tuple[str, str]] = EXAMPLES,
               transcriber: Transcriber | None | Literal["auto"] = "auto",
-              delete_cache: tuple[int, int] = (3600, 86400), clips: ClipStore | None = None) -> gr.Blocks:
+              delete_cache: tuple[int, int] | None = (3600, 86400), clips: ClipStore | None = None) -> gr.Blocks:
     """The whole page for a loaded model, with its queue configured; call ``launch`` to serve it.
 
-    ``delete_cache``: (every N seconds, delete uploads, recordings and pictures older than M seconds).
+    ``delete_cache``: (every N seconds, delete uploads, recordings and pictures older than M seconds); None: never.
     ``app.py`` also gives the server a folder of its own and empties it at start-up and shutdown
     (``webapp.uploads``). ``clips``: a store of encoded clips to share (the server's, with
     ``python -m ltu serve --page``); by default the page has its own, with ``transcriber``.
