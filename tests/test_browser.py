@@ -12,13 +12,17 @@ import contextlib
 import json
 import os
 import shutil
+import signal
+import subprocess
+import sys
+import threading
 import time
 from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
 
-from conftest import ASSETS
+from conftest import ASSETS, REPO
 from ltu.checkpoint import load_pretrained
 from ltu.generation import GenerationSettings
 
@@ -29,7 +33,7 @@ if not Path(CHROMIUM).is_file():
 sync_api = pytest.importorskip("playwright.sync_api", reason="the browser tests need the playwright package")
 pytest.importorskip("gradio", reason="the web app needs gradio")
 
-from test_app import endless, free_port, make_tiny_checkpoint, serve  # noqa: E402
+from test_app import _wait_for_line, endless, free_port, make_tiny_checkpoint, serve  # noqa: E402
 
 # Headless Debian chromium with nothing phoning home, and a fake microphone.
 CHROMIUM_FLAGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -263,6 +267,47 @@ def test_a_restarted_server_gives_the_page_back_its_conversation(browser, loaded
     finally:
         page.context.close()
         demo.close()
+
+
+def test_a_server_restarted_mid_answer_leaves_the_page_usable(browser, tmp_path):
+    """A real restart: ``python app.py`` is stopped (SIGTERM) while an answer streams and started again."""
+    checkpoint = make_tiny_checkpoint(tmp_path)  # its random LLM writes to max_new_tokens: a long stream
+    port = free_port()
+
+    def start() -> subprocess.Popen:
+        proc = subprocess.Popen([sys.executable, "app.py", "--checkpoint", str(checkpoint), "--port", str(port)],
+                                cwd=REPO, env={**os.environ, "HF_HUB_OFFLINE": "1"}, stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, text=True)
+        lines: list[str] = []
+        threading.Thread(target=lambda: lines.extend(proc.stdout), daemon=True).start()
+        _wait_for_line(lines, "Serving the page on ", proc, timeout=120)
+        return proc
+
+    proc = start()
+    page = open_page(browser, f"http://127.0.0.1:{port}/")
+    try:
+        page.click("#settings")
+        page.fill("input[aria-label='number input for Max new tokens']", "1024")
+        page.keyboard.press("Tab")
+        page.fill("#question textarea", "A long answer?")
+        page.click("#send")
+        page.wait_for_function(BOT_TEXT, arg=1)
+        proc.send_signal(signal.SIGTERM)  # the server goes away while the answer streams ...
+        proc.wait(timeout=30)
+        proc = start()  # ... and comes back
+        page.wait_for_function(ANSWER_DONE, timeout=60_000)  # the page unlocks by itself
+        tokens = page.locator("input[aria-label='number input for Max new tokens']")
+        if not tokens.is_visible():  # Gradio reloaded the page when the server came back
+            page.click("#settings")
+        tokens.fill("8")
+        page.keyboard.press("Tab")
+        ask(page, "After the restart?", 1)  # and the next question is answered
+        assert user_messages(page) == ["A long answer?", "After the restart?"]
+        assert bot_messages(page)[0].strip()  # what was written before the restart is kept
+    finally:
+        page.context.close()
+        proc.terminate()
+        proc.wait(timeout=30)
 
 
 def test_typed_text_shows_as_typed_and_answers_carry_no_html(page, monkeypatch, screenshots):
