@@ -121,9 +121,13 @@ class FeatureCache:
         self.folder = root / digest.hexdigest()[:16]
         self.folder.mkdir(parents=True, exist_ok=True)
 
+    def entry(self, path: Path) -> Path:
+        """Where ``path``'s features are (or will be) stored."""
+        return self.folder / f"{_file_digest(path)}.pt"
+
     def get(self, path: Path) -> AudioFeatures:
         """Features for ``path``, computed once; raises AudioError for unusable audio."""
-        target = self.folder / f"{_file_digest(path)}.pt"
+        target = self.entry(path)
         if target.is_file():
             stored = torch.load(target, weights_only=True)
             return AudioFeatures(stored.get("features"), stored["window_tokens"].tolist(), encoded=stored.get("encoded"),

