@@ -40,7 +40,7 @@ CHROMIUM_FLAGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-
                   "--disable-background-networking", "--disable-component-update", "--disable-sync",
                   "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream"]
 TIMEOUT_MS = 30_000
-ANSWER_DONE = "() => !document.querySelector('#send').disabled"
+ANSWER_DONE = "() => { const send = document.querySelector('#send'); return send !== null && !send.disabled }"  # (none while Gradio reloads the page)
 LAST_QUESTION = "q => { const m = document.querySelectorAll('#chat [data-testid=user]'); " \
                 "return m.length > 0 && m[m.length - 1].innerText.trim() === q }"
 BOT_TEXT = "n => { const m = document.querySelectorAll('#chat [data-testid=bot]'); " \
@@ -269,6 +269,18 @@ def test_a_restarted_server_gives_the_page_back_its_conversation(browser, loaded
         demo.close()
 
 
+def _wait_through_reloads(page, condition: str, seconds: float) -> None:
+    """Wait for ``condition`` while Gradio may reload the page (a reload destroys the page's script context)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            page.wait_for_function(condition, timeout=5_000)
+            return
+        except sync_api.Error:
+            if time.monotonic() > deadline:
+                raise
+
+
 def test_a_server_restarted_mid_answer_leaves_the_page_usable(browser, tmp_path):
     """A real restart: ``python app.py`` is stopped (SIGTERM) while an answer streams and started again."""
     checkpoint = make_tiny_checkpoint(tmp_path)  # its random LLM writes to max_new_tokens: a long stream
@@ -295,7 +307,7 @@ def test_a_server_restarted_mid_answer_leaves_the_page_usable(browser, tmp_path)
         proc.send_signal(signal.SIGTERM)  # the server goes away while the answer streams ...
         proc.wait(timeout=30)
         proc = start()  # ... and comes back
-        page.wait_for_function(ANSWER_DONE, timeout=60_000)  # the page unlocks by itself
+        _wait_through_reloads(page, ANSWER_DONE, seconds=60)  # the page unlocks by itself
         tokens = page.locator("input[aria-label='number input for Max new tokens']")
         if not tokens.is_visible():  # Gradio reloaded the page when the server came back
             page.click("#settings")
