@@ -70,17 +70,15 @@ def fill(model_config: Path, rows_file: Path, cache_dir: Path, clips: int = 0) -
                                    trainable=True)  # built as stage 1 builds it, so the cache folder is the same
     cache = FeatureCache(cache_dir, model, processor, frozen_encoder=True, transcriber=transcriber_for(model.config))
     print(f"{len(order)} clips -> {cache.folder}", flush=True)
-    started, computed = time.perf_counter(), 0
+    started = time.perf_counter()
     with torch.no_grad():
         for i, audio_id in enumerate(order, 1):
-            path = audio_path({"audio_id": audio_id}, rows_file.parent)
-            computed += not cache.entry(path).is_file()
-            cache.get(path)
+            cache.get(audio_path({"audio_id": audio_id}, rows_file.parent))
             if i % PROGRESS_EVERY == 0 or i == len(order):
                 elapsed = time.perf_counter() - started
-                rate = f", {elapsed / computed:.2f} s per new clip" if computed else ""
-                print(f"{i}/{len(order)} clips ({computed} new), {elapsed:.0f} s{rate}", flush=True)
-    print(f"cached {len(order)} clips ({computed} new) in {time.perf_counter() - started:.0f} s", flush=True)
+                rate = f", {elapsed / cache.computed:.2f} s per new clip" if cache.computed else ""
+                print(f"{i}/{len(order)} clips ({cache.computed} new), {elapsed:.0f} s{rate}", flush=True)
+    print(f"cached {len(order)} clips ({cache.computed} new) in {time.perf_counter() - started:.0f} s", flush=True)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

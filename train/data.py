@@ -120,18 +120,16 @@ class FeatureCache:
                 digest.update(tensor.detach().float().cpu().numpy().tobytes())
         self.folder = root / digest.hexdigest()[:16]
         self.folder.mkdir(parents=True, exist_ok=True)
-
-    def entry(self, path: Path) -> Path:
-        """Where ``path``'s features are (or will be) stored."""
-        return self.folder / f"{_file_digest(path)}.pt"
+        self.computed = 0  # clips this object computed (not found in the folder)
 
     def get(self, path: Path) -> AudioFeatures:
         """Features for ``path``, computed once; raises AudioError for unusable audio."""
-        target = self.entry(path)
+        target = self.folder / f"{_file_digest(path)}.pt"
         if target.is_file():
             stored = torch.load(target, weights_only=True)
             return AudioFeatures(stored.get("features"), stored["window_tokens"].tolist(), encoded=stored.get("encoded"),
                                  transcript=stored.get("transcript", ""))
+        self.computed += 1
         clip = self.processor.audio_features(path)
         if self.transcriber is not None:
             clip.transcript = self.transcriber.heard(clip.audio.samples)

@@ -146,9 +146,10 @@ def main() -> int:
     if "cache" in steps:
         from train.cache import fill
 
-        # the first --train-clips clips (stages 1-2); stage 3 also needs the rest
-        for clips in (args.train_clips, 0) if "stage3" in steps else (args.train_clips,):
-            fill(CONFIGS / "model.json", args.data / STAGE_DATA["stage2"], cache_folder(args.data), clips)
+        # stages 1-2 need the first --train-clips clips of the order, stage 3 all of them (filled in the
+        # same order, so the first --train-clips are ready first)
+        fill(CONFIGS / "model.json", args.data / STAGE_DATA["stage2"], cache_folder(args.data),
+             0 if "stage3" in steps else args.train_clips)
     for stage in ("stage1", "stage2", "stage3"):
         if stage in steps:
             train_stage(stage, args.runs, args.data, args.train_clips, args.overrides)
