@@ -22,7 +22,7 @@ from train.builder import ontology, phrases, questions, sources
 from train.builder.__main__ import main as cli_main
 from train.builder.build import SILENCE_BASELINE_S, SPLITS, OutputFolderError, _present_sources, build, SIZES
 from train.builder.mixing import loudness_db
-from train.builder.sources import asterisk, games, openttd, sonicpi, themes, tuxpaint
+from train.builder.sources import asterisk, games, openttd, sonicpi, strategy, themes, tuxpaint
 from train.builder.sources.table import match
 
 ROW_FIELDS = ["instruction", "input", "audio_id", "dataset", "task", "output"]
@@ -279,7 +279,7 @@ def test_label_sets_round_trip_through_the_answer_formats() -> None:
 def test_every_label_rule_names_a_label_of_the_ontology() -> None:
     tables = (games.SUPERTUX_RULES, games.FREEDROID_RULES, games.ETR_RULES, games.FROZEN_BUBBLE_RULES,
               games.SUPERTUXKART_RULES, games.HEDGEWARS_RULES, sonicpi.RULES, themes._RULES, tuxpaint.EFFECT_RULES,
-              openttd.RULES)
+              openttd.RULES, strategy.LINCITY_RULES, strategy.WIDELANDS_RULES, strategy.WESNOTH_RULES)
     for rules in tables:
         for _, fine in rules:
             assert fine is None or fine in ontology.LABELS, fine
@@ -293,6 +293,10 @@ def test_label_rules_drop_the_known_traps() -> None:
     assert match(tuxpaint.EFFECT_RULES, "animals/mammals/dogs/dog") == "Dog"
     assert match(games.SUPERTUX_RULES, "sounds/welldone") is None  # applause-like, not speech
     assert match(games.SUPERTUXKART_RULES, "sfx/sara_airport_pa") == "Speech"  # speech inside sfx/
+    assert not match(strategy.LINCITY_RULES, "MarketFull1")  # crowd chatter: mixed, with voices
+    assert not match(strategy.WESNOTH_RULES, "human-hit-1")  # a grunt, neither speech nor a sound event
+    assert not match(strategy.WIDELANDS_RULES, "sound/farm/farm_animal_00")  # which animal is unsaid
+    assert match(strategy.WIDELANDS_RULES, "sound/woodcutting/tree_falling_00") == "Wood"  # not "Sawing"
 
 
 def test_transcripts_are_cleaned_or_refused() -> None:

@@ -1,0 +1,68 @@
+"""Strategy and city-building games: recorded work, traffic, animal and nature sounds.
+
+These games ship edited field recordings (many from freesound.org or soundbible.com,
+credited per file in Widelands' ``wl-sound-docu.csv``), which gives the builder what the
+other games lack: more distinct recordings of vehicles, machines, animals, water and
+fire. Only files whose name says plainly what is heard are labelled; building ambiences
+that mix several things (a market, a school, a harbour), creature grunts and cries,
+fantasy weapons and user-interface sounds are left out.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from train.builder.sources.base import Source
+from train.builder.sources.games import MUSIC
+from train.builder.sources.table import table_recordings
+
+LINCITY_DIR = Path("/usr/share/games/lincity-ng/sounds")
+LINCITY_RULES = (
+    (r"^RailTrain", "Train"), (r"^Trafic", "Car"), (r"^RocketExplosion", "Explosion"), (r"^Raze", "Smash, crash"),
+    (r"^Blacksmith", "Hammer"), (r"^Fire\d", "Fire"), (r"^(Mill|IndustryHigh|IndustryLight)\d", "Mechanisms"),
+    (r"^Substation", None),  # a computer voice says "power on", "power off" (Whisper heard it)
+)
+
+WIDELANDS_DIR = Path("/usr/share/games/widelands/data")
+WIDELANDS_RULES = (
+    (r"^music/", MUSIC),
+    (r"animals/bird", "Bird"), (r"animals/crickets", "Insect"), (r"animals/frog", "Frog"),
+    (r"animals/(wolf|coyote|moose|stag)", "Wild animals"), (r"animals/boar", "Pig"),
+    (r"farm/donkey", "Donkey, ass"), (r"farm/horse", "Horse"), (r"farm/ox", "Cattle, bovinae"),
+    (r"farm/sheep", "Sheep"), (r"critters/duck", "Duck"),
+    (r"saw/sawing|woodcutting/(fast_)?woodcutting", "Sawing"), (r"saw/benchsaw|sawmill/", "Power tool"),
+    (r"hammering/|smiths/(smith|toolsmith)_", "Hammer"), (r"tree_falling", "Wood"),
+    (r"(beer|wine)bubble", "Bubbling"), (r"blackwood", "Stream"), (r"metal/furnace", "Fire"),
+    (r"taverns/(inn|biginn_00|tavern)", "Dishes, pots, and pans"), (r"mill/mill_turning", "Mechanisms"),
+)
+
+WESNOTH_DIR = Path("/usr/share/games/wesnoth/1.16/data/core/sounds")
+WESNOTH_RULES = (
+    (r"ambient/(birds\d|morning)", "Bird"), (r"ambient/campfire|^fire$|flame-big$", "Fire"),
+    (r"^explosion$", "Explosion"), (r"^gunshot$", "Gunshot, gunfire"), (r"^lightning$", "Thunder"),
+    (r"^horse-(elf-)?canter$", "Horse"), (r"^wolf-growl", "Wild animals"), (r"^water-blast$", "Splash, splatter"),
+    (r"^(cave-in|rumble)$", "Smash, crash"), (r"^(club|mace|fist|staff)$", "Thump, thud"),
+    (r"^(throw-\d|dagger-swish)$", "Whoosh, swoosh, swish"), (r"^gold$", "Coin (dropping)"),
+)
+
+_LICENCES = {
+    "lincity": "GPL-2.0-or-later or CC-BY-SA-2.0 (LinCity-NG sound effects)",
+    "widelands": "GPL-2.0-or-later (Widelands); per-file sources and licences (many CC0, CC-BY-3.0, public "
+                 "domain) in data/sound/wl-sound-docu.csv",
+    "wesnoth": "GPL-2.0-or-later (Battle for Wesnoth)",
+}
+
+
+def _source(name: str, what: str, package: str, root: Path, rules: tuple) -> Source:
+    return Source(name, what, apt=(package,), marker=root.is_dir,
+                  recordings=lambda *_: table_recordings(name, root, rules, _LICENCES[name]))
+
+
+SOURCES = (
+    _source("lincity", "LinCity-NG trains, traffic, machinery, fire and demolition", "lincity-ng-data",
+            LINCITY_DIR, LINCITY_RULES),
+    _source("widelands", "Widelands wild and farm animals, sawing, hammering, water, fire and music",
+            "widelands-data", WIDELANDS_DIR, WIDELANDS_RULES),
+    _source("wesnoth", "Battle for Wesnoth birds, fire, horses, explosions and impacts", "wesnoth-1.16-data",
+            WESNOTH_DIR, WESNOTH_RULES),
+)
