@@ -64,6 +64,10 @@ class EncoderConfig:
     source: str | None = None  # hub id or folder of a Whisper model whose encoder weights are used
     whisper: dict[str, Any] | None = None  # WhisperConfig fields (architecture); read from `source` when None
     frames_per_token: int = 16  # Whisper yields 50 frames/s; 16 per token = 3.125 tokens/s (paper: 3.2)
+    # None: the encoder's own output (after its last layer and final norm); k: the output of layer k
+    # (1 .. layers-1, before any norm). Earlier layers keep more of the sound and less of the words:
+    # docs/encoders.md "Which Whisper layer".
+    hidden_layer: int | None = None
     # --- both
     trainable: bool = True  # paper.md "Training curriculum": the paper fine-tunes the encoder in stages 2-4
 

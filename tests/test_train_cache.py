@@ -44,3 +44,78 @@ def test_both_stages_train_on_the_same_clips(tmp_path):
     assert len(stage2) == 20 and len(stage1) == 10
     assert {r["audio_id"] for r in stage1} == {r["audio_id"] for r in stage2}
     assert stage_rows("stage2", runs, data, 0) == data / "train.json"
+
+
+class CountingTranscriber:
+    """Stands in for Whisper: a fixed key, and a count of how often it had to listen."""
+
+    cache_key = "counting-transcriber-1"
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def heard(self, samples) -> str:
+        self.calls += 1
+        return f"{len(samples)} samples heard"
+
+
+def _cache(root, config, transcriber):
+    import torch
+
+    from ltu.checkpoint import build_model
+    from ltu.runtime import Runtime
+    from train.data import FeatureCache
+
+    torch.manual_seed(0)  # the same random encoder each time, so the same settings find the same folder
+    model, processor = build_model(config, Runtime(device="cpu", dtype="float32"), trainable=True)
+    return FeatureCache(root, model, processor, frozen_encoder=True, transcriber=transcriber)
+
+
+def test_transcripts_outlive_a_change_of_encoder_layer(tiny_llm, tmp_path):
+    from dataclasses import replace
+
+    import soundfile
+    import torch
+
+    from conftest import sine
+    from ltu.tiny import tiny_config
+
+    wav = tmp_path / "clip.wav"
+    soundfile.write(wav, sine(1.0), 16_000)
+    config = tiny_config(tiny_llm, encoder="whisper")
+    listener = CountingTranscriber()
+    first = _cache(tmp_path / "cache", config, listener)
+    clip = first.get(wav)
+    assert clip.transcript == "16000 samples heard" and listener.calls == 1
+    assert first.get(wav).transcript == clip.transcript and listener.calls == 1  # read back, not heard again
+
+    layered = replace(config, encoder=replace(config.encoder, hidden_layer=1))
+    second = _cache(tmp_path / "cache", layered, listener)
+    again = second.get(wav)
+    assert second.folder != first.folder and second.computed == 1  # new encoder tokens ...
+    assert again.transcript == clip.transcript and listener.calls == 1  # ... but the same transcript, not recomputed
+    assert not torch.equal(again.encoded, clip.encoded)
+
+
+def test_entries_that_hold_their_transcript_share_it(tiny_llm, tmp_path):
+    import soundfile
+    import torch
+
+    from conftest import sine
+    from ltu.tiny import tiny_config
+
+    wav = tmp_path / "clip.wav"
+    soundfile.write(wav, sine(1.0), 16_000)
+    config = tiny_config(tiny_llm, encoder="whisper")
+    cache = _cache(tmp_path / "cache", config, CountingTranscriber())
+    cache.get(wav)
+    # rewrite the entry as caches did before transcripts were kept apart
+    (entry,) = cache.folder.glob("*.pt")
+    stored = torch.load(entry, weights_only=True)
+    torch.save({**stored, "transcript": "an older transcript"}, entry)
+    for kept in cache.transcripts.glob("*.txt"):
+        kept.unlink()
+    listener = CountingTranscriber()
+    reread = _cache(tmp_path / "cache", config, listener)
+    assert reread.get(wav).transcript == "an older transcript" and listener.calls == 0
+    assert [p.read_text() for p in reread.transcripts.glob("*.txt")] == ["an older transcript"]

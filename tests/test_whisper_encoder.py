@@ -84,6 +84,32 @@ def test_forward_pools_the_encoder_frames() -> None:
     torch.testing.assert_close(tokens[:, 93], frames[:, 1488:].mean(1))
 
 
+def test_hidden_layer_hands_on_that_layers_output() -> None:
+    torch.manual_seed(0)
+    full = build_encoder(ENCODER, FRONTEND).eval()
+    first = build_encoder(replace(ENCODER, hidden_layer=1), FRONTEND).eval()
+    first.load_state_dict(full.state_dict())
+    features = torch.randn(1, 80, 3000)
+    with torch.no_grad():
+        before = first(features)
+        assert before.shape == (1, 94, 64)
+        assert not torch.allclose(before, full(features))
+        for p in first.encoder.layers[1].parameters():  # the layer after the chosen one must not matter
+            p.add_(torch.randn_like(p))
+        torch.testing.assert_close(first(features), before)
+        for p in first.encoder.layers[0].parameters():  # the chosen layer must
+            p.add_(torch.randn_like(p))
+        assert not torch.allclose(first(features), before)
+
+
+def test_hidden_layer_must_be_an_inner_whisper_layer() -> None:
+    for layer in (0, 2, -1):
+        with pytest.raises(ConfigError, match="hidden_layer"):
+            WhisperAudioEncoder(replace(ENCODER, hidden_layer=layer), FRONTEND)
+    with pytest.raises(ConfigError, match="hidden_layer"):
+        build_encoder(EncoderConfig(embed_dim=64, depth=2, num_heads=4, hidden_layer=1), FRONTEND)
+
+
 @pytest.mark.parametrize(
     ("samples", "tokens"),
     [

@@ -26,6 +26,8 @@ from ltu.transcribe import Transcriber
 ROW_FIELDS = ("instruction", "input", "audio_id", "dataset", "task", "output")
 REQUIRED_FIELDS = ("instruction", "audio_id", "output")
 REPORT_EXAMPLES = 5  # bad rows listed per problem
+TRANSCRIPTS_FOLDER = "transcripts"  # beside the settings folders of a feature cache
+LATER_ENCODER_FIELDS = ("hidden_layer",)  # encoder options added after caches existed; left out of the key when unset
 
 
 def read_rows(path: str | Path) -> list[dict[str, Any]]:
@@ -101,16 +103,20 @@ def audio_path(row: dict[str, Any], root: Path) -> Path:
 
 
 class FeatureCache:
-    """Per-file encoder input (or frozen-encoder output) stored as ``<cache>/<settings>/<content>.pt``."""
+    """Per-file encoder input (or frozen-encoder output) stored as ``<cache>/<settings>/<content>.pt``;
+    transcripts apart, as ``<cache>/transcripts/<transcriber>/<content>.txt``, so that changing the encoder
+    (another layer, another pooling) never runs speech recognition again."""
 
     def __init__(self, root: Path, model: LTUModel, processor: LTUProcessor, frozen_encoder: bool,
                  transcriber: Transcriber | None = None) -> None:
-        """``transcriber`` fills each clip's transcript (stored with its features); None stores none."""
+        """``transcriber`` fills each clip's transcript; None stores none."""
         self.model = model
         self.processor = processor
         self.frozen = frozen_encoder
         self.transcriber = transcriber
-        settings = json.dumps({"frontend": model.config.frontend.__dict__, "encoder": model.config.encoder.__dict__,
+        encoder = {k: v for k, v in model.config.encoder.__dict__.items()
+                   if not (k in LATER_ENCODER_FIELDS and v is None)}  # unset: the folder name stays as it was
+        settings = json.dumps({"frontend": model.config.frontend.__dict__, "encoder": encoder,
                                "frozen": frozen_encoder,
                                "transcript": transcriber.cache_key if transcriber is not None else None},
                               sort_keys=True, default=str)
@@ -120,20 +126,32 @@ class FeatureCache:
                 digest.update(tensor.detach().float().cpu().numpy().tobytes())
         self.folder = root / digest.hexdigest()[:16]
         self.folder.mkdir(parents=True, exist_ok=True)
+        self.transcripts: Path | None = None
+        if transcriber is not None:
+            key = hashlib.sha256(transcriber.cache_key.encode()).hexdigest()[:16]
+            self.transcripts = root / TRANSCRIPTS_FOLDER / key
+            self.transcripts.mkdir(parents=True, exist_ok=True)
         self.computed = 0  # clips this object computed (not found in the folder)
 
     def get(self, path: Path) -> AudioFeatures:
         """Features for ``path``, computed once; raises AudioError for unusable audio."""
-        target = self.folder / f"{_file_digest(path)}.pt"
+        content = _file_digest(path)
+        target = self.folder / f"{content}.pt"
         if target.is_file():
             stored = torch.load(target, weights_only=True)
-            return AudioFeatures(stored.get("features"), stored["window_tokens"].tolist(), encoded=stored.get("encoded"),
+            clip = AudioFeatures(stored.get("features"), stored["window_tokens"].tolist(), encoded=stored.get("encoded"),
                                  transcript=stored.get("transcript", ""))
+            if self.transcripts is not None:
+                if "transcript" in stored:  # an entry from before transcripts were kept apart: share it
+                    self._keep_transcript(content, clip.transcript)
+                else:
+                    clip.transcript = self._transcript(content, lambda: self.processor.audio_features(path).audio.samples)
+            return clip
         self.computed += 1
         clip = self.processor.audio_features(path)
-        if self.transcriber is not None:
-            clip.transcript = self.transcriber.heard(clip.audio.samples)
-        stored = {"window_tokens": torch.tensor(clip.window_tokens), "transcript": clip.transcript}
+        if self.transcripts is not None:
+            clip.transcript = self._transcript(content, lambda: clip.audio.samples)
+        stored = {"window_tokens": torch.tensor(clip.window_tokens)}
         if self.frozen:
             with torch.no_grad():
                 encoded = self.model.encode_audio(clip.features, stored["window_tokens"]).float().cpu()
@@ -141,10 +159,31 @@ class FeatureCache:
             clip = AudioFeatures(None, clip.window_tokens, clip.audio, encoded, clip.transcript)
         else:
             stored["features"] = clip.features
-        partial = target.with_suffix(".partial")
-        torch.save(stored, partial)
-        partial.replace(target)  # a crash never leaves a truncated cache entry
+        _save_atomically(target, lambda partial: torch.save(stored, partial))
         return clip
+
+    def _transcript(self, content: str, samples: Callable[[], Any]) -> str:
+        """The stored transcript of the file with this content digest, made (and stored) when absent."""
+        assert self.transcripts is not None and self.transcriber is not None
+        target = self.transcripts / f"{content}.txt"
+        if target.is_file():
+            return target.read_text(encoding="utf-8")
+        text = self.transcriber.heard(samples())
+        self._keep_transcript(content, text)
+        return text
+
+    def _keep_transcript(self, content: str, text: str) -> None:
+        assert self.transcripts is not None
+        target = self.transcripts / f"{content}.txt"
+        if not target.is_file():
+            _save_atomically(target, lambda partial: partial.write_text(text, encoding="utf-8"))
+
+
+def _save_atomically(target: Path, write: Callable[[Path], Any]) -> None:
+    """Write through a partial file and rename, so a crash never leaves a truncated cache entry."""
+    partial = target.with_suffix(".partial")
+    write(partial)
+    partial.replace(target)
 
 
 class QADataset(torch.utils.data.Dataset):

@@ -133,6 +133,9 @@ class CAVMAEEncoder(nn.Module):
 
     def __init__(self, encoder: EncoderConfig, frontend: FrontEndConfig) -> None:
         super().__init__()
+        if encoder.hidden_layer is not None:
+            raise ConfigError("encoder.hidden_layer chooses a Whisper layer; the CAV-MAE encoder always hands on "
+                              "its last block's output: leave it null.")
         p = encoder.patch_size
         if frontend.num_mel_bins % p or frontend.window_frames % p:
             raise ConfigError(

@@ -121,7 +121,13 @@ class WhisperAudioEncoder(nn.Module):
                 f"The Whisper encoder reads windows of {config.max_source_positions * CONV_STRIDE} frames, "
                 f"but frontend.window_frames is {frontend.window_frames}."
             )
+        if encoder.hidden_layer is not None and not 0 < encoder.hidden_layer < config.encoder_layers:
+            raise ConfigError(
+                f"encoder.hidden_layer is {encoder.hidden_layer}, but this Whisper encoder has layers "
+                f"1 to {config.encoder_layers}: choose 1 to {config.encoder_layers - 1}, or null for its output."
+            )
         self.encoder = WhisperEncoder(config)  # random init; see load_pretrained_weights
+        self.hidden_layer = encoder.hidden_layer
         self.frames_per_token = encoder.frames_per_token
         self.num_mel_bins = frontend.num_mel_bins
         self.num_frames = frontend.window_frames
@@ -129,14 +135,18 @@ class WhisperAudioEncoder(nn.Module):
         self.tokens_per_window = whisper_tokens_per_window(encoder, frontend)
 
     def encoder_frames(self, features: torch.Tensor) -> torch.Tensor:
-        """Log-mel windows ``(W, mels, frames)`` -> the encoder's last hidden state ``(W, frames/2, d)``."""
+        """Log-mel windows ``(W, mels, frames)`` -> the encoder's output ``(W, frames/2, d)``, or that of
+        layer ``hidden_layer`` when one is chosen."""
         if features.dim() != 3 or features.shape[1:] != (self.num_mel_bins, self.num_frames):
             raise ValueError(
                 f"Expected features of shape (windows, {self.num_mel_bins}, {self.num_frames}), "
                 f"got {tuple(features.shape)}."
             )
         features = features.to(self.encoder.conv1.weight.dtype)
-        return self.encoder(input_features=features).last_hidden_state  # (W, 1500, d)
+        if self.hidden_layer is None:
+            return self.encoder(input_features=features).last_hidden_state  # (W, 1500, d)
+        # hidden_states[k] is layer k's output as the next layer receives it (index 0: the embedded input)
+        return self.encoder(input_features=features, output_hidden_states=True).hidden_states[self.hidden_layer]
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
         """Log-mel windows ``(W, mels, frames)`` -> audio tokens ``(W, tokens_per_window, d)``."""

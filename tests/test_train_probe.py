@@ -1,0 +1,58 @@
+"""train.probe: the linear probe that measures what each encoder layer tells about classes on unseen data."""
+
+from __future__ import annotations
+
+import random
+
+import torch
+
+from train.probe import fit_probe, score, table
+
+
+def _clusters(n: int, seed: int, shift: float = 4.0) -> tuple[torch.Tensor, list[str]]:
+    """Three well separated Gaussian classes in 8 dimensions."""
+    g = torch.Generator().manual_seed(seed)
+    labels = [("dog", "bell", "rain")[i % 3] for i in range(n)]
+    centres = {"dog": 0, "bell": 1, "rain": 2}
+    x = torch.randn(n, 8, generator=g)
+    for i, y in enumerate(labels):
+        x[i, centres[y]] += shift
+    return x, labels
+
+
+def test_the_probe_separates_separable_classes_and_not_shuffled_ones():
+    train_x, train_y = _clusters(300, seed=0)
+    test_x, test_y = _clusters(90, seed=1)
+    right = sum(p == t for p, t in zip(fit_probe(train_x, train_y, test_x), test_y)) / len(test_y)
+    assert right > 0.95
+    shuffled = train_y[:]
+    random.Random(0).shuffle(shuffled)
+    guessed = sum(p == t for p, t in zip(fit_probe(train_x, shuffled, test_x), test_y)) / len(test_y)
+    assert guessed < 0.6  # chance is 1/3: nothing to learn from shuffled labels
+
+
+def test_class_balance_keeps_a_rare_class_from_being_ignored():
+    x, y = _clusters(600, seed=2, shift=1.5)
+    keep = [i for i, label in enumerate(y) if label != "rain" or i % 20 == 2]  # rain: 10 of 600
+    test_x, test_y = _clusters(300, seed=3, shift=1.5)
+    predicted = fit_probe(x[keep], [y[i] for i in keep], test_x)
+    rain = [p for p, t in zip(predicted, test_y) if t == "rain"]
+    assert sum(p == "rain" for p in rain) / len(rain) > 0.5
+
+
+def test_score_reports_each_layer_on_each_heldout_split():
+    clips, pooled = {}, {}
+    for split, seed in (("train", 0), ("heldout", 1), ("heldout_sources", 2)):
+        x, y = _clusters(60, seed)
+        for i, label in enumerate(y):
+            name = f"{split}-{i}"
+            clips[name] = {"split": split, "labels": {"category": label, "is_music": label == "bell",
+                                                      "is_speech": False}}
+            noise = torch.randn(8, generator=torch.Generator().manual_seed(1000 + i))
+            pooled[name] = torch.stack([noise, x[i]])  # layer 0 knows nothing, layer 1 everything
+    rows = score(pooled, clips)
+    assert [r["layer"] for r in rows] == [0, 1]
+    assert rows[1]["category/heldout_sources"] > 0.9 and rows[0]["category/heldout_sources"] < 0.6
+    assert "is_speech/heldout" not in rows[0]  # one class only in training: nothing to fit
+    text = table(rows)
+    assert "| input |" in text and "| 1 (output) |" in text

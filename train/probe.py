@@ -1,0 +1,157 @@
+"""How much a frozen Whisper encoder's layers know about sound classes on sources never trained on.
+
+    python -m train.probe --data data/ltu-small [--model train/configs/ltu_small/model.json] [--out probe.json]
+
+For every clip of the training and held-out splits it pools each hidden state of the encoder
+(the embedded input, then the output of every layer; the last one after the final norm, as
+the encoder hands it on) into its mean and standard deviation over the clip's real frames.
+On the training clips it then fits one linear classifier per layer (class-balanced logistic
+regression) for the coarse class, "is it music" and "is it speech", and scores it on the
+held-out recordings and the held-out sources. A linear probe is a rough ceiling for what the
+projector can pass on: when it fails on unseen sources, training the LLM longer will not fix
+it, and other data or another layer is what to change (``docs/encoders.md``).
+Pooled features are kept in ``<data>-cache/probe/`` so a second run only fits.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any, Sequence
+
+import torch
+
+SPLITS = ("train", "heldout", "heldout_sources")  # fitted on the first, scored on the others
+TARGETS = ("category", "is_music", "is_speech")  # metadata labels; clips without one (mixtures) are skipped
+L2 = 1e-3  # weight decay of the probe (standardised features); results barely move between 1e-4 and 1e-2
+MAX_ITERATIONS = 200  # LBFGS steps; the fit converges well before on a few thousand clips
+PROGRESS_EVERY = 500  # clips between progress lines
+
+
+def fit_probe(train_x: torch.Tensor, train_y: Sequence[Any], test_x: torch.Tensor) -> list[Any]:
+    """Class-balanced logistic regression on standardised features; the predicted label of each test row."""
+    classes = sorted(set(train_y), key=str)
+    index = {c: i for i, c in enumerate(classes)}
+    mean, std = train_x.mean(0), train_x.std(0) + 1e-6
+    a, b = (train_x - mean) / std, (test_x - mean) / std
+    target = torch.tensor([index[c] for c in train_y])
+    weight = (1.0 / torch.bincount(target, minlength=len(classes)).float())[target]
+    weight = weight / weight.sum()  # every class weighs the same, however many clips it has
+    torch.manual_seed(0)
+    linear = torch.nn.Linear(a.shape[1], len(classes))
+    optimiser = torch.optim.LBFGS(linear.parameters(), max_iter=MAX_ITERATIONS)
+
+    def loss() -> torch.Tensor:
+        optimiser.zero_grad()
+        value = (torch.nn.functional.cross_entropy(linear(a), target, reduction="none") * weight).sum()
+        value = value + L2 * linear.weight.pow(2).sum()
+        value.backward()
+        return value
+
+    optimiser.step(loss)
+    with torch.no_grad():
+        return [classes[i] for i in linear(b).argmax(1).tolist()]
+
+
+def pooled_layers(model: Any, processor: Any, path: Path) -> torch.Tensor:
+    """``(hidden states, 2 * width)``: mean and standard deviation of each hidden state over the real frames."""
+    encoder = model.encoder
+    clip = processor.audio_features(path)
+    features = clip.features.to(encoder.encoder.conv1.weight.dtype)
+    states = encoder.encoder(input_features=features, output_hidden_states=True).hidden_states
+    pooled = []
+    for state in states:
+        frames = torch.cat([state[w, : n * encoder.frames_per_token] for w, n in enumerate(clip.window_tokens)])
+        pooled.append(torch.cat([frames.mean(0), frames.std(0, correction=0)]))
+    return torch.stack(pooled).float()
+
+
+def collect(model_config: Path, data: Path, store: Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    """Pooled hidden states of every clip of ``SPLITS`` (read from ``store`` when computed before) and the
+    clips' metadata."""
+    from ltu.checkpoint import build_model
+    from ltu.config import LTUConfig
+    from ltu.runtime import Runtime
+    from train.data import audio_path
+
+    config = LTUConfig.load(model_config)
+    if config.encoder.kind != "whisper":
+        raise SystemExit("train.probe reads the layers of a Whisper encoder; this model has a CAV-MAE encoder.")
+    clips = {k: v for k, v in json.loads((data / "metadata.json").read_text())["clips"].items()
+             if v["split"] in SPLITS}
+    encoder = {k: v for k, v in config.encoder.__dict__.items() if k != "hidden_layer"}  # every layer is pooled
+    key = hashlib.sha256(json.dumps(encoder, sort_keys=True, default=str).encode()).hexdigest()[:16]
+    target = store / f"{key}.pt"
+    pooled: dict[str, torch.Tensor] = torch.load(target, weights_only=True) if target.is_file() else {}
+    todo = [c for c in sorted(clips) if c not in pooled]
+    if todo:
+        model, processor = build_model(config, Runtime(device="cpu", dtype="float32"), trainable=True)
+        model.eval()
+        started = time.perf_counter()
+        with torch.no_grad():
+            for i, audio_id in enumerate(todo, 1):
+                pooled[audio_id] = pooled_layers(model, processor, audio_path({"audio_id": audio_id}, data)).half()
+                if i % PROGRESS_EVERY == 0 or i == len(todo):
+                    print(f"{i}/{len(todo)} clips pooled, {time.perf_counter() - started:.0f} s", flush=True)
+        store.mkdir(parents=True, exist_ok=True)
+        torch.save(pooled, target)
+    return pooled, clips
+
+
+def score(pooled: dict[str, torch.Tensor], clips: dict[str, Any]) -> list[dict[str, Any]]:
+    """One row per hidden state: the probe's accuracy per target on each held-out split."""
+    layers = next(iter(pooled.values())).shape[0]
+    rows = []
+    for layer in range(layers):
+        row: dict[str, Any] = {"layer": layer}
+        for name in TARGETS:
+            chosen = {s: [(pooled[c][layer].float(), v["labels"][name]) for c, v in clips.items()
+                          if v["split"] == s and v["labels"].get(name) is not None] for s in SPLITS}
+            train = chosen["train"]
+            for split in SPLITS[1:]:
+                if not chosen[split] or len({y for _, y in train}) < 2:
+                    continue
+                predicted = fit_probe(torch.stack([x for x, _ in train]), [y for _, y in train],
+                                      torch.stack([x for x, _ in chosen[split]]))
+                truth = [y for _, y in chosen[split]]
+                row[f"{name}/{split}"] = round(sum(p == t for p, t in zip(predicted, truth)) / len(truth), 4)
+        rows.append(row)
+    return rows
+
+
+def table(rows: list[dict[str, Any]]) -> str:
+    """The rows as Markdown: layer 0 is the embedded input, the last is the encoder's own output."""
+    columns = [k for k in rows[0] if k != "layer"]
+    lines = ["| layer | " + " | ".join(c.replace("/", " on ") for c in columns) + " |",
+             "|---|" + "---:|" * len(columns)]
+    last = rows[-1]["layer"]
+    for row in rows:
+        name = "input" if row["layer"] == 0 else f"{row['layer']}" + (" (output)" if row["layer"] == last else "")
+        lines.append(f"| {name} | " + " | ".join(f"{100 * row[c]:.1f}%" for c in columns) + " |")
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data", type=Path, required=True, help="a folder made by train.builder")
+    parser.add_argument("--model", type=Path, default=Path("train/configs/ltu_small/model.json"))
+    parser.add_argument("--out", type=Path, help="also write the rows as JSON here")
+    args = parser.parse_args(argv)
+    store = args.data.parent / f"{args.data.name}-cache" / "probe"
+    pooled, clips = collect(args.model, args.data, store)
+    rows = score(pooled, clips)
+    print(table(rows))
+    if args.out:
+        args.out.write_text(json.dumps(rows, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    from ltu.console import quiet_libraries
+
+    quiet_libraries()
+    sys.exit(main())
