@@ -45,11 +45,40 @@ def test_folder_holds_exactly_the_expected_files(saved):
 
 def test_save_then_load_is_exact(saved):
     model, processor, folder = saved
-    loaded, loaded_proc = load_pretrained(folder)
+    loaded, loaded_proc = load_pretrained(folder, trainable=True)
+    loaded.eval()
     for (name, a), (name_b, b) in zip(model.state_dict().items(), loaded.state_dict().items()):
         assert name == name_b and torch.equal(a, b), name
     assert torch.equal(logits(model, processor), logits(loaded, loaded_proc))
     assert LTUConfig.load(folder / CONFIG_FILE) == model.config
+
+
+def test_inference_load_adds_lora_into_the_weights(saved):
+    """For answering, the adapter is folded into the layers it adapts: no LoRA module is left, and the logits
+    equal the adapter-apart model's up to float rounding (the adapter is random here, so it matters)."""
+    from peft import PeftModel
+
+    model, processor, folder = saved
+    merged, merged_proc = load_pretrained(folder)
+    assert not isinstance(merged.llm, PeftModel)
+    assert not [n for n, _ in merged.named_modules() if "lora_" in n]
+    apart = logits(model, processor)
+    assert (logits(model.__class__(model.config, model.llm.get_base_model(), model.encoder), processor)
+            - apart).abs().max() > 1e-3  # the adapter changes the output, so merging it is tested
+    assert torch.allclose(logits(merged, merged_proc), apart, atol=1e-5, rtol=1e-5)
+
+
+def test_quantised_load_keeps_the_adapter_apart(saved, monkeypatch):
+    """Adding the update into 8/4-bit weights would round it away, so quantised loads keep LoRA separate."""
+    from peft import PeftModel
+
+    import ltu.checkpoint as checkpoint
+
+    _, _, folder = saved
+    base, tokenizer = checkpoint.load_llm(LTUConfig.load(folder / CONFIG_FILE).llm, checkpoint.Runtime())
+    monkeypatch.setattr(checkpoint, "load_llm", lambda name, runtime: (base, tokenizer))
+    loaded, _ = load_pretrained(folder, checkpoint.Runtime(quantization="8bit"))
+    assert isinstance(loaded.llm, PeftModel)
 
 
 def test_audio_weights_hold_projector_and_trained_encoder(saved):
@@ -147,7 +176,7 @@ def test_llm_override_loads_another_copy_of_the_base(saved, tmp_path):
     copy = make_llm_folder(tmp_path / "copy")  # same seed, so the same weights
     loaded, _ = load_pretrained(folder, llm=str(copy))
     assert loaded.config.llm == str(copy)
-    assert torch.equal(logits(model, processor), logits(loaded, processor))
+    assert torch.allclose(logits(model, processor), logits(loaded, processor), atol=1e-5, rtol=1e-5)  # LoRA merged
 
 
 def test_info_counts_parameters_without_loading_the_llm(saved):

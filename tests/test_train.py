@@ -74,14 +74,14 @@ def test_only_declared_groups_change(toy, tmp_path):
     torch.manual_seed(0)
     init, _ = build_model(tiny_config(Path(json.loads((toy / "ltu_config.json").read_text())["llm"])))
     final = run(build_train_config(settings(toy, tmp_path / "p", max_steps=3, trainable=["projector"])))
-    model, _ = load_pretrained(final)
+    model, _ = load_pretrained(final, trainable=True)  # the adapter kept apart, to inspect it
     assert not torch.equal(model.audio_proj[1].weight, init.audio_proj[1].weight)  # declared: learned
     for (name, a), (_, b) in zip(model.encoder.state_dict().items(), init.encoder.state_dict().items()):
         assert torch.equal(a, b), name  # not declared: untouched
     lora_b = [p for n, p in model.llm.named_parameters() if "lora_B" in n]
     assert lora_b and all(p.abs().max() == 0 for p in lora_b)  # LoRA not declared: B stays at its zero init
     final = run(build_train_config(settings(toy, tmp_path / "l", max_steps=3, trainable=["lora"])))
-    model, _ = load_pretrained(final)
+    model, _ = load_pretrained(final, trainable=True)  # the adapter kept apart, to inspect it
     assert torch.equal(model.audio_proj[1].weight, init.audio_proj[1].weight)
     assert any(p.abs().max() > 0 for n, p in model.llm.named_parameters() if "lora_B" in n)
 
