@@ -279,7 +279,8 @@ def test_label_sets_round_trip_through_the_answer_formats() -> None:
 def test_every_label_rule_names_a_label_of_the_ontology() -> None:
     tables = (games.SUPERTUX_RULES, games.FREEDROID_RULES, games.ETR_RULES, games.FROZEN_BUBBLE_RULES,
               games.SUPERTUXKART_RULES, games.HEDGEWARS_RULES, sonicpi.RULES, themes._RULES, tuxpaint.EFFECT_RULES,
-              openttd.RULES, strategy.LINCITY_RULES, strategy.WIDELANDS_RULES, strategy.WESNOTH_RULES)
+              openttd.RULES, strategy.LINCITY_RULES, strategy.WIDELANDS_RULES, strategy.WESNOTH_RULES,
+              strategy.WARZONE_RULES)
     for rules in tables:
         for _, fine in rules:
             assert fine is None or fine in ontology.LABELS, fine
@@ -297,6 +298,24 @@ def test_label_rules_drop_the_known_traps() -> None:
     assert not match(strategy.WESNOTH_RULES, "human-hit-1")  # a grunt, neither speech nor a sound event
     assert not match(strategy.WIDELANDS_RULES, "sound/farm/farm_animal_00")  # which animal is unsaid
     assert match(strategy.WIDELANDS_RULES, "sound/woodcutting/tree_falling_00") == "Wood"  # not "Sawing"
+
+
+def test_warzone_rules_label_its_effects_and_leave_out_voices_and_sci_fi() -> None:
+    expected = {"vehicle/tflight": "Aircraft", "vehicle/vtolland": "Aircraft", "vehicle/tread": "Engine",
+                "vehicle/hovmove": "Engine", "vehicle/con-shut-down": "Engine", "explons/lrgexpl": "Explosion",
+                "explons/bldfall": "Smash, crash", "weapons/mgbar2": "Gunshot, gunfire",
+                "weapons/hivelcan": "Gunshot, gunfire", "weapons/splash": "Splash, splatter",
+                "building/oilpump": "Mechanisms", "building/steam": "Steam", "building/powerhum": "Hum",
+                "interfce/beep1": "Beep, bleep"}
+    for name, fine in expected.items():
+        assert match(strategy.WARZONE_RULES, name) == fine, name
+    assert match(strategy.WARZONE_RULES, "building/freroar") is None  # "fire roar": a low drone, no crackle
+    left_out = ("misc/help", "misc/scream2", "misc/silence", "vehicle/cyber-move", "explons/lsrexpl",
+                "explons/nxsexpld", "explons/richet1", "explons/squish", "weapons/rocket", "weapons/plslsr",
+                "weapons/gaussgun", "weapons/weld-1", "weapons/build3", "interfce/beep2", "interfce/beep3",
+                "interfce/gmeshtdn", "building/ecmtower")
+    for name in left_out:
+        assert not match(strategy.WARZONE_RULES, name), name
 
 
 def test_transcripts_are_cleaned_or_refused() -> None:
@@ -320,6 +339,20 @@ def test_openttd_archive_yields_labelled_wav_files(tmp_path: Path) -> None:
     assert {"Train", "Helicopter", "Sheep"} <= {r.fine_label for r in recordings}
     for r in recordings[:5]:
         assert r.path.read_bytes()[:4] == b"RIFF" and soundfile.info(str(r.path)).duration > 0
+
+
+@pytest.mark.skipif(not strategy.WARZONE_ARCHIVE.is_file(), reason="warzone2100-data is not installed")
+def test_warzone_archive_yields_usable_labelled_effects(tmp_path: Path) -> None:
+    recordings = strategy.WARZONE.recordings(None, random.Random(0), tmp_path)
+    labels = {r.fine_label for r in recordings}
+    assert len(recordings) >= 30 and {"Aircraft", "Engine", "Explosion", "Gunshot, gunfire"} <= labels
+    assert len({r.id for r in recordings}) == len(recordings) and labels <= set(ontology.LABELS)
+    for r in recordings:
+        assert r.id.startswith("warzone/") and r.path.parent == tmp_path and not r.is_speech
+        assert r.category == ontology.LABELS[r.fine_label].category and r.source.endswith(f"#audio/sfx/{r.id[8:]}.ogg")
+        x = load_audio(r.path).samples  # every labelled effect survives the builder's checks
+        assert len(x) >= sources.base.MIN_EVENT_S * sources.SAMPLE_RATE, r.id
+        assert float(np.sqrt(np.mean(x.astype(np.float64) ** 2))) > sources.base.SILENT_RMS, r.id
 
 
 @pytest.mark.skipif(not (tuxpaint.DIR / "animals").is_dir(), reason="tuxpaint-stamps-default is not installed")

@@ -6,6 +6,13 @@ other games lack: more distinct recordings of vehicles, machines, animals, water
 fire. Only files whose name says plainly what is heard are labelled; building ambiences
 that mix several things (a market, a school, a harbour), creature grunts and cries,
 fantasy weapons and user-interface sounds are left out.
+
+Warzone 2100 keeps its sounds in a zip archive (``base.wz``); its effects (``audio/sfx/``)
+are extracted into the work folder. Its voices (the spoken messages, tutorial, taunts,
+pilots' radio) are all left out, and so are its science-fiction weapons (lasers, rail guns,
+the NEXUS link), rockets, ricochets, construction "welding", screams and a shouted "Help!",
+the silent file, cyborg footsteps and most interface sounds. ``building/freroar`` ("fire
+roar") is dropped on purpose: it is a steady 60-125 Hz drone without any crackle.
 """
 
 from __future__ import annotations
@@ -14,7 +21,7 @@ from pathlib import Path
 
 from train.builder.sources.base import Source
 from train.builder.sources.games import MUSIC
-from train.builder.sources.table import table_recordings
+from train.builder.sources.table import archive_recordings, table_recordings
 
 LINCITY_DIR = Path("/usr/share/games/lincity-ng/sounds")
 LINCITY_RULES = (
@@ -45,11 +52,24 @@ WESNOTH_RULES = (
     (r"^(throw-\d|dagger-swish)$", "Whoosh, swoosh, swish"), (r"^gold$", "Coin (dropping)"),
 )
 
+WARZONE_ARCHIVE = Path("/usr/share/games/warzone2100/base.wz")  # a zip; rules see paths under audio/sfx/
+WARZONE_RULES = (
+    (r"^vehicle/(t(flight|hover|land|start)|vtol(-move|land|off))$", "Aircraft"),  # the transporter, VTOLs
+    (r"^vehicle/(tread|hov(start|move|stop)|con-(move|move-off|shut-down))$", "Engine"),
+    (r"^explons/(lrg|sml|mpod|atnk)expl$", "Explosion"), (r"^explons/bldfall$", "Smash, crash"),
+    (r"^weapons/(mgbar\d|mgheavy|mgtower|asltmg|(sml|med|lrg|hivel|rapd)can|mortar)$", "Gunshot, gunfire"),
+    (r"^weapons/splash$", "Splash, splatter"), (r"^building/oilpump$", "Mechanisms"),
+    (r"^building/steam$", "Steam"), (r"^building/powerhum$", "Hum"),
+    (r"^building/freroar$", None),  # "fire roar", but a steady low drone with no crackle
+    (r"^interfce/beep[18]$", "Beep, bleep"),  # beep2/beep7 are noisy chirps; the other beeps last under 0.3 s
+)
+
 _LICENCES = {
     "lincity": "GPL-2.0-or-later or CC-BY-SA-2.0 (LinCity-NG sound effects)",
     "widelands": "GPL-2.0-or-later (Widelands); per-file sources and licences (many CC0, CC-BY-3.0, public "
                  "domain) in data/sound/wl-sound-docu.csv",
     "wesnoth": "GPL-2.0-or-later (Battle for Wesnoth)",
+    "warzone": "GPL-2.0-or-later (Warzone 2100; (c) 1999-2004 Eidos Interactive, 2005-2013 Warzone 2100 Project)",
 }
 
 
@@ -66,3 +86,7 @@ SOURCES = (
     _source("wesnoth", "Battle for Wesnoth birds, fire, horses, explosions and impacts", "wesnoth-1.16-data",
             WESNOTH_DIR, WESNOTH_RULES),
 )
+WARZONE = Source("warzone", "Warzone 2100 aircraft, engines, explosions, gunfire, machinery and beeps",
+                 apt=("warzone2100-data",), marker=WARZONE_ARCHIVE.is_file,
+                 recordings=lambda count, rng, work: archive_recordings(
+                     "warzone", WARZONE_ARCHIVE, "audio/sfx/", WARZONE_RULES, _LICENCES["warzone"], work))

@@ -5,13 +5,16 @@ licence and a list of ``(pattern, fine label)`` rules: the first rule whose regu
 expression matches the path (relative to the folder, without extension) gives the label;
 a rule with label ``None`` drops the file on purpose (speech in a sound folder, a silent
 placeholder, a name that does not say what it is). Files no rule matches are left out.
-Byte-identical duplicates are dropped.
+Byte-identical duplicates are dropped. ``archive_recordings`` does the same for the members
+of a zip archive, which it extracts into the build's work folder.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
-from pathlib import Path
+import zipfile
+from pathlib import Path, PurePosixPath
 
 from train.builder.ontology import label
 from train.builder.sources.base import Recording, unique
@@ -38,12 +41,45 @@ def table_recordings(dataset: str, root: Path, rules: tuple[Rule, ...], licence:
     for path in files:
         name = path.relative_to(root).with_suffix("").as_posix()
         fine = match(rules, name)
-        if not fine:
-            continue
-        entry = label(fine)
-        rec_id = f"{dataset}/{name}"
-        recordings.append(Recording(
-            id=rec_id, dataset=dataset, path=path, source=str(path), licence=licence, category=entry.category,
-            fine_label=fine, is_speech=entry.category == "Speech", is_music=entry.is_music,
-            split_key=rec_id, group=f"{dataset}-{fine}" if group_by_label else dataset))
+        if fine:
+            recordings.append(_recording(dataset, name, fine, path, str(path), licence, group_by_label))
     return recordings
+
+
+def archive_recordings(dataset: str, archive: Path, prefix: str, rules: tuple[Rule, ...], licence: str,
+                       work: Path) -> list[Recording]:
+    """Every audio member of the zip ``archive`` under ``prefix`` that a rule labels, extracted into ``work``.
+
+    Rules see the member's path after ``prefix``, without extension; byte-identical members are kept once.
+    """
+    if not archive.is_file():
+        return []
+    recordings, seen = [], set()
+    with zipfile.ZipFile(archive) as zf:
+        for member in sorted(zf.namelist()):
+            inner = PurePosixPath(member)
+            if not member.startswith(prefix) or inner.suffix.lower() not in AUDIO_SUFFIXES:
+                continue
+            name = inner.relative_to(prefix).with_suffix("").as_posix()
+            fine = match(rules, name)
+            if not fine:
+                continue
+            data = zf.read(member)
+            digest = hashlib.md5(data).hexdigest()
+            if digest in seen:
+                continue
+            seen.add(digest)
+            path = work / f"{dataset}_{name.replace('/', '_')}{inner.suffix}"
+            path.write_bytes(data)
+            recordings.append(_recording(dataset, name, fine, path, f"{archive}#{member}", licence, True))
+    return recordings
+
+
+def _recording(dataset: str, name: str, fine: str, path: Path, source: str, licence: str,
+               group_by_label: bool) -> Recording:
+    entry = label(fine)
+    rec_id = f"{dataset}/{name}"
+    return Recording(
+        id=rec_id, dataset=dataset, path=path, source=source, licence=licence, category=entry.category,
+        fine_label=fine, is_speech=entry.category == "Speech", is_music=entry.is_music,
+        split_key=rec_id, group=f"{dataset}-{fine}" if group_by_label else dataset)
