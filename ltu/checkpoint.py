@@ -97,7 +97,7 @@ def load_pretrained(source: str | Path, runtime: Runtime = Runtime(), *, trainab
         base = _load_adapter(base, config, folder / ADAPTER_DIR, trainable)
         if not trainable and runtime.quantization == "none":
             # For inference the low-rank update is added into the weights it adapts: each adapted layer is then
-            # one matrix product instead of three plus peft's per-layer Python (decode speed: docs/performance.md).
+            # one matrix product instead of three plus peft's per-layer Python (decode speed: README "Performance").
             # Quantised weights keep the adapter apart: adding into them would round the update away.
             base = base.merge_and_unload()
     encoder = build_encoder(config.encoder, config.frontend)
