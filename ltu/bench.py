@@ -227,13 +227,14 @@ def machine() -> str:
            f"{torch.get_num_threads()} threads"
 
 
-def load(args: argparse.Namespace) -> tuple[Any, Any]:
+def load(args: argparse.Namespace, trainable: bool = False) -> tuple[Any, Any]:
+    """The model as answering loads it (LoRA added into the weights), or with ``trainable`` as training does."""
     from ltu.checkpoint import build_model, load_pretrained
     from ltu.runtime import Runtime
 
     runtime = Runtime(device=args.device, dtype=args.dtype, quantization=args.quantization)
     if not args.tiny:
-        return load_pretrained(args.checkpoint, runtime, trainable=True)
+        return load_pretrained(args.checkpoint, runtime, trainable=trainable)
     from ltu.tiny import make_llm_folder, tiny_config
 
     llm = make_llm_folder(Path(tempfile.mkdtemp(prefix="ltu-bench-llm-")))
@@ -256,6 +257,9 @@ def run(args: argparse.Namespace) -> list[Row]:
         rows += bench_turns(model, processor, turn_clip, new_tokens)
         rows += bench_decode(model, processor, clips[CLIP_SECONDS[0]], 24 if args.quick else 128)
         rows += bench_batches(model, processor, short, new_tokens)
+        if not args.tiny:  # training keeps the adapter apart, so it gets the model as training loads it
+            del model
+            model, processor = load(args, trainable=True)
         rows += bench_training(model, processor, clips[CLIP_SECONDS[0]], 2 if args.quick else 8, repeat)
     rows.append(Row("peak memory", peak_memory_mb(device), "MiB", "RSS" if device.type == "cpu" else "allocated"))
     return rows
