@@ -14,7 +14,6 @@ from train.builder.sources.base import SAMPLE_RATE, DataSourceError, Recording, 
 SOURCES: tuple[Source, ...] = (
     animals.SOURCE, asterisk.SOURCE, sonicpi.SOURCE, espeak.SOURCE, sox.SOURCE, gm.SOURCE, *tts.SOURCES,
     tuxpaint.SOURCE, hedgewars.SOURCE, openttd.SOURCE, *themes.SOURCES, *games.SOURCES, *strategy.SOURCES,
-    strategy.WARZONE,  # new sources go last: the earlier ones keep their random streams and splits
 )
 BY_NAME = {s.name: s for s in SOURCES}
 CORE = ("animals", "asterisk", "sonicpi", "espeak", "sox")  # what a CI machine has; the tiny build needs these

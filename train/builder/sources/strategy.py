@@ -78,15 +78,17 @@ def _source(name: str, what: str, package: str, root: Path, rules: tuple) -> Sou
                   recordings=lambda *_: table_recordings(name, root, rules, _LICENCES[name]))
 
 
-SOURCES = (
+WARZONE = Source("warzone", "Warzone 2100 aircraft, engines, explosions, gunfire, machinery and beeps",
+                 apt=("warzone2100-data",), marker=WARZONE_ARCHIVE.is_file,
+                 recordings=lambda count, rng, work: archive_recordings(
+                     "warzone", WARZONE_ARCHIVE, "audio/sfx/", WARZONE_RULES, _LICENCES["warzone"], work))
+
+SOURCES = (  # new sources go last: the earlier ones keep their random streams and splits
     _source("lincity", "LinCity-NG trains, traffic, machinery, fire and demolition", "lincity-ng-data",
             LINCITY_DIR, LINCITY_RULES),
     _source("widelands", "Widelands wild and farm animals, sawing, hammering, water, fire and music",
             "widelands-data", WIDELANDS_DIR, WIDELANDS_RULES),
     _source("wesnoth", "Battle for Wesnoth birds, fire, horses, explosions and impacts", "wesnoth-1.16-data",
             WESNOTH_DIR, WESNOTH_RULES),
+    WARZONE,
 )
-WARZONE = Source("warzone", "Warzone 2100 aircraft, engines, explosions, gunfire, machinery and beeps",
-                 apt=("warzone2100-data",), marker=WARZONE_ARCHIVE.is_file,
-                 recordings=lambda count, rng, work: archive_recordings(
-                     "warzone", WARZONE_ARCHIVE, "audio/sfx/", WARZONE_RULES, _LICENCES["warzone"], work))

@@ -11,7 +11,6 @@ of a zip archive, which it extracts into the build's work folder.
 
 from __future__ import annotations
 
-import hashlib
 import re
 import zipfile
 from pathlib import Path, PurePosixPath
@@ -54,24 +53,22 @@ def archive_recordings(dataset: str, archive: Path, prefix: str, rules: tuple[Ru
     """
     if not archive.is_file():
         return []
-    recordings, seen = [], set()
+    labelled = {}  # extracted file -> (name, fine label, member)
     with zipfile.ZipFile(archive) as zf:
-        for member in sorted(zf.namelist()):
+        for member in zf.namelist():
             inner = PurePosixPath(member)
             if not member.startswith(prefix) or inner.suffix.lower() not in AUDIO_SUFFIXES:
                 continue
             name = inner.relative_to(prefix).with_suffix("").as_posix()
             fine = match(rules, name)
-            if not fine:
-                continue
-            data = zf.read(member)
-            digest = hashlib.md5(data).hexdigest()
-            if digest in seen:
-                continue
-            seen.add(digest)
-            path = work / f"{dataset}_{name.replace('/', '_')}{inner.suffix}"
-            path.write_bytes(data)
-            recordings.append(_recording(dataset, name, fine, path, f"{archive}#{member}", licence, True))
+            if fine:
+                path = work / f"{dataset}_{name.replace('/', '_')}{inner.suffix}"
+                path.write_bytes(zf.read(member))
+                labelled[path] = (name, fine, member)
+    recordings = []
+    for path in unique(list(labelled)):
+        name, fine, member = labelled[path]
+        recordings.append(_recording(dataset, name, fine, path, f"{archive}#{member}", licence, True))
     return recordings
 
 
