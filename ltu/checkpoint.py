@@ -37,6 +37,7 @@ CONFIG_FILE = "ltu_config.json"
 AUDIO_WEIGHTS = "audio.safetensors"
 ADAPTER_DIR = "adapter"
 ADAPTER_WEIGHTS = "adapter_model.safetensors"
+SUMMARY_PREFIX = "audio_summary."  # window-summary weights in AUDIO_WEIGHTS (ltu/summary.py), when the config has one
 TRAINED_MODEL_DIR = "model"  # where a training run (python -m train) puts its final checkpoint
 _REPO_ID = re.compile(r"^[\w.-]+/[\w.-]+$")
 
@@ -79,6 +80,8 @@ def save_pretrained(model: LTUModel, folder: str | Path) -> Path:
 def audio_state_dict(model: LTUModel) -> dict[str, torch.Tensor]:
     """The audio-side weights a checkpoint stores (projector; encoder when it must travel)."""
     state = {f"audio_proj.{k}": v for k, v in model.audio_proj.state_dict().items()}
+    if model.audio_summary is not None:
+        state.update({f"{SUMMARY_PREFIX}{k}": v for k, v in model.audio_summary.state_dict().items()})
     if _stores_encoder(model.config):
         state.update({f"encoder.{k}": v for k, v in model.encoder.state_dict().items()})
     return state
@@ -175,10 +178,16 @@ def _load_audio_weights(model: LTUModel, path: Path) -> None:
     state = _read_weights(path)
     projector = {k.removeprefix("audio_proj."): v for k, v in state.items() if k.startswith("audio_proj.")}
     encoder = {k.removeprefix("encoder."): v for k, v in state.items() if k.startswith("encoder.")}
-    other = [k for k in state if not k.startswith(("audio_proj.", "encoder."))]
+    summary = {k.removeprefix(SUMMARY_PREFIX): v for k, v in state.items() if k.startswith(SUMMARY_PREFIX)}
+    other = [k for k in state if not k.startswith(("audio_proj.", "encoder.", SUMMARY_PREFIX))]
     if other:
         raise CheckpointError(f"{path.name} holds keys this model does not know: {other[:3]}.")
     load_strict(model.audio_proj, projector, "projector")
+    if model.audio_summary is not None:
+        load_strict(model.audio_summary, summary, "window summary")
+    elif summary:
+        raise CheckpointError(f"{path.name} holds window-summary weights, but the config's "
+                              "encoder.window_summary is false.")
     if _stores_encoder(model.config):
         load_strict(model.encoder, encoder, "audio encoder")
     elif encoder:
@@ -204,6 +213,8 @@ def _place_audio_modules(model: LTUModel, runtime: Runtime) -> None:
     device, dtype = runtime.torch_device(), runtime.torch_dtype()
     model.encoder.to(device, dtype)
     model.audio_proj.to(device, dtype)
+    if model.audio_summary is not None:
+        model.audio_summary.to(device, dtype)
 
 
 def _contiguous(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:

@@ -68,6 +68,9 @@ class EncoderConfig:
     # (1 .. layers-1, before any norm). Earlier layers keep more of the sound and less of the words:
     # docs/encoders.md "Which Whisper layer".
     hidden_layer: int | None = None
+    # True: every audio token also carries its window's mean and spread over time, projected by a second
+    # projector (ltu/summary.py). Not in the paper; off for its checkpoints. docs/encoders.md "Window summary".
+    window_summary: bool = False
     # --- both
     trainable: bool = True  # paper.md "Training curriculum": the paper fine-tunes the encoder in stages 2-4
 

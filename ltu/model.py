@@ -18,6 +18,7 @@ from ltu.errors import AudioTokenCountError
 from ltu.encoders import build_encoder
 from ltu.generation import GenerationSettings
 from ltu.processor import ModelInputs
+from ltu.summary import WindowSummary
 
 PROJECTOR_NORM_EPS = 1e-5  # paper.md "Audio tokens": LayerNorm(768) without affine parameters, PyTorch's default eps
 
@@ -60,6 +61,7 @@ class LTUModel(nn.Module):
         self.llm = llm
         self.encoder = encoder if encoder is not None else build_encoder(config.encoder, config.frontend)
         self.audio_proj = audio_projector(self.encoder.width, self.llm_width)
+        self.audio_summary = WindowSummary(self.encoder.width, self.llm_width) if config.encoder.window_summary else None
 
     @property
     def llm_width(self) -> int:
@@ -86,7 +88,18 @@ class LTUModel(nn.Module):
 
     def audio_embeddings(self, features: torch.Tensor, window_tokens: torch.Tensor) -> torch.Tensor:
         """Encode windows and project their kept tokens: (W, ...) -> (sum(window_tokens), H)."""
-        return self.audio_proj(self.encode_audio(features, window_tokens))  # (N, H)
+        return self.project_audio(self.encode_audio(features, window_tokens), window_tokens)  # (N, H)
+
+    def project_audio(self, encoded: torch.Tensor, window_tokens: torch.Tensor | None) -> torch.Tensor:
+        """Encoder tokens (N, D) -> LLM embeddings (N, H); ``window_tokens`` (tokens per window) feeds the
+        window summary and may be None only for a model without one."""
+        encoded = encoded.to(self.audio_device, self.audio_dtype)
+        embeds = self.audio_proj(encoded)
+        if self.audio_summary is None:
+            return embeds
+        if window_tokens is None:
+            raise ValueError("this model adds a window summary to its audio tokens: pass window_tokens")
+        return embeds + self.audio_summary(encoded, window_tokens)
 
     def input_embeddings(self, input_ids: torch.Tensor, audio_mask: torch.Tensor,
                          audio_embeds: torch.Tensor | None) -> torch.Tensor:
@@ -112,7 +125,7 @@ class LTUModel(nn.Module):
         computed, e.g. cached for a frozen encoder: (N, D)) or ``audio_embeds`` (projected: (N, H)).
         """
         if audio_embeds is None and encoded_audio is not None:
-            audio_embeds = self.audio_proj(encoded_audio.to(self.audio_device, self.audio_dtype))
+            audio_embeds = self.project_audio(encoded_audio, window_tokens)
         elif audio_embeds is None and features is not None:
             audio_embeds = self.audio_embeddings(features, window_tokens)
         embeds = self.input_embeddings(input_ids, audio_mask, audio_embeds)

@@ -210,11 +210,12 @@ class LTUProcessor:
             labels=torch.tensor([r[3] for r in rows], dtype=torch.long) if with_labels else None,
         )
         present = [c for c in clips if c is not None]
+        if present:
+            inputs.window_tokens = torch.tensor([n for c in present for n in c.window_tokens], dtype=torch.long)
         if present and all(c.encoded is not None for c in present):
             inputs.encoded_audio = torch.cat([c.encoded for c in present])
         elif present:
             inputs.features = torch.cat([c.features for c in present])
-            inputs.window_tokens = torch.tensor([n for c in present for n in c.window_tokens], dtype=torch.long)
         return inputs
 
     def decode(self, ids: Sequence[int]) -> str:

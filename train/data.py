@@ -28,6 +28,7 @@ REQUIRED_FIELDS = ("instruction", "audio_id", "output")
 REPORT_EXAMPLES = 5  # bad rows listed per problem
 TRANSCRIPTS_FOLDER = "transcripts"  # beside the settings folders of a feature cache
 LATER_ENCODER_FIELDS = ("hidden_layer",)  # encoder options added after caches existed; left out of the key when unset
+PROJECTION_FIELDS = ("window_summary",)  # act after the cached tokens (on their projection): never in the key
 
 
 def read_rows(path: str | Path) -> list[dict[str, Any]]:
@@ -115,7 +116,7 @@ class FeatureCache:
         self.frozen = frozen_encoder
         self.transcriber = transcriber
         encoder = {k: v for k, v in model.config.encoder.__dict__.items()
-                   if not (k in LATER_ENCODER_FIELDS and v is None)}  # unset: the folder name stays as it was
+                   if not (k in LATER_ENCODER_FIELDS and v is None) and k not in PROJECTION_FIELDS}
         settings = json.dumps({"frontend": model.config.frontend.__dict__, "encoder": encoder,
                                "frozen": frozen_encoder,
                                "transcript": transcriber.cache_key if transcriber is not None else None},

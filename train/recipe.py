@@ -99,7 +99,8 @@ def declare_trainable(model: LTUModel, groups: tuple[str, ...]) -> dict[str, int
     model.requires_grad_(False)
     members = {
         "encoder": list(model.encoder.parameters()),
-        "projector": list(model.audio_proj.parameters()),
+        "projector": list(model.audio_proj.parameters()) + ([] if model.audio_summary is None
+                                                            else list(model.audio_summary.parameters())),
         "lora": [p for n, p in model.llm.named_parameters() if "lora_" in n],
     }
     for group in groups:
