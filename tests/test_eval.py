@@ -91,6 +91,14 @@ def test_eval_command_writes_metrics_and_predictions(tiny_llm, tmp_path, capsys)
     predictions = (tmp_path / "res" / "m.predictions.jsonl").read_text().splitlines()
     assert len(predictions) == 2 and "prediction" in json.loads(predictions[0])
 
+    rows[1]["task"] = "other"
+    (tmp_path / "rows.json").write_text(json.dumps(rows))
+    code = main(["--checkpoint", str(folder), "--data", str(tmp_path / "rows.json"), "--max-new-tokens", "4",
+                 "--tasks", "other", "--out", str(tmp_path / "res" / "other.json")])
+    summary = json.loads((tmp_path / "res" / "other.json").read_text())
+    assert code == 0 and summary["rows"] == 1 and list(summary["tasks"]) == ["other"]
+    assert main(["--checkpoint", str(folder), "--data", str(tmp_path / "rows.json"), "--tasks", "nothing"]) != 0
+
 
 def test_feature_extraction_shows_progress_and_bad_rows_stop_before_the_model_loads(tiny_llm, tmp_path, capsys,
                                                                                      monkeypatch):

@@ -121,6 +121,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--closed", default=None, help="comma list of closed-ended tasks (default: detected)")
     parser.add_argument("--wer-tasks", default="asr", help="comma list of tasks scored by word error rate")
     parser.add_argument("--silence", type=float, default=None, help="replace every clip with this many seconds of silence")
+    parser.add_argument("--tasks", default=None, help="comma list: score only rows of these tasks (before --limit/--sample)")
     parser.add_argument("--limit", type=int, default=0, help="only the first N rows")
     parser.add_argument("--sample", type=int, default=0, help="a fixed random subset of N rows (seed 0)")
     parser.add_argument("--out", default=None, help="write metrics JSON here and predictions next to it")
@@ -136,7 +137,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _evaluate(args: argparse.Namespace) -> int:
     from ltu.checkpoint import load_pretrained
 
-    rows = read_rows(args.data)[: args.limit or None]
+    rows = read_rows(args.data)
+    if args.tasks:
+        wanted = set(args.tasks.split(","))
+        rows = [row for row in rows if row.get("task") in wanted]
+        if not rows:
+            raise ConfigError(f"No row of {args.data} has a task in --tasks {args.tasks}.")
+    rows = rows[: args.limit or None]
     if args.sample and args.sample < len(rows):
         picked = sorted(random.Random(SAMPLE_SEED).sample(range(len(rows)), args.sample))
         rows = [rows[i] for i in picked]
