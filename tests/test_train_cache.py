@@ -119,3 +119,23 @@ def test_entries_that_hold_their_transcript_share_it(tiny_llm, tmp_path):
     reread = _cache(tmp_path / "cache", config, listener)
     assert reread.get(wav).transcript == "an older transcript" and listener.calls == 0
     assert [p.read_text() for p in reread.transcripts.glob("*.txt")] == ["an older transcript"]
+
+
+def test_stored_transcripts_are_heard_once_per_distinct_samples(tmp_path):
+    import numpy as np
+
+    from train.data import StoredTranscriber
+
+    listener = CountingTranscriber()
+    stored = StoredTranscriber(listener, tmp_path)
+    one, other = np.zeros(1600, dtype=np.float32), np.ones(800, dtype=np.float32) * 0.1
+    assert stored.heard(one) == "1600 samples heard" and listener.calls == 1
+    assert stored.heard(one.copy()) == "1600 samples heard" and listener.calls == 1  # same samples: read back
+    assert stored.heard(other) == "800 samples heard" and listener.calls == 2
+    again = StoredTranscriber(listener, tmp_path)  # a later run finds them on disk
+    assert again.heard(other) == "800 samples heard" and listener.calls == 2 and again.computed == 0
+
+    class OtherGate(CountingTranscriber):
+        cache_key = "counting-transcriber-2"
+
+    assert StoredTranscriber(OtherGate(), tmp_path).folder != stored.folder  # other settings never share

@@ -27,6 +27,7 @@ ROW_FIELDS = ("instruction", "input", "audio_id", "dataset", "task", "output")
 REQUIRED_FIELDS = ("instruction", "audio_id", "output")
 REPORT_EXAMPLES = 5  # bad rows listed per problem
 TRANSCRIPTS_FOLDER = "transcripts"  # beside the settings folders of a feature cache
+HEARD_FOLDER = "heard"  # transcripts by decoded samples (StoredTranscriber), beside TRANSCRIPTS_FOLDER
 LATER_ENCODER_FIELDS = ("hidden_layer",)  # encoder options added after caches existed; left out of the key when unset
 PROJECTION_FIELDS = ("window_summary",)  # act after the cached tokens (on their projection): never in the key
 
@@ -178,6 +179,35 @@ class FeatureCache:
         target = self.transcripts / f"{content}.txt"
         if not target.is_file():
             _save_atomically(target, lambda partial: partial.write_text(text, encoding="utf-8"))
+
+
+class StoredTranscriber:
+    """A transcriber whose results are kept on disk, keyed by the decoded samples and the transcriber's settings,
+    as ``<root>/heard/<transcriber>/<samples>.txt``: scoring a second model, or the same one again, on the same
+    clips does not run speech recognition again (it is most of an evaluation's time on two cores)."""
+
+    def __init__(self, transcriber: Transcriber, root: Path) -> None:
+        self.transcriber = transcriber
+        self.folder = Path(root) / HEARD_FOLDER / hashlib.sha256(transcriber.cache_key.encode()).hexdigest()[:16]
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.computed = 0  # transcripts this object had to compute
+
+    @property
+    def cache_key(self) -> str:
+        return self.transcriber.cache_key
+
+    def heard(self, samples: Any) -> str:
+        """The stored transcript of these samples, computed (and stored) when absent."""
+        import numpy as np
+
+        digest = hashlib.sha256(np.ascontiguousarray(samples, dtype=np.float32).tobytes()).hexdigest()[:32]
+        target = self.folder / f"{digest}.txt"
+        if target.is_file():
+            return target.read_text(encoding="utf-8")
+        self.computed += 1
+        text = self.transcriber.heard(samples)
+        _save_atomically(target, lambda partial: partial.write_text(text, encoding="utf-8"))
+        return text
 
 
 def _save_atomically(target: Path, write: Callable[[Path], Any]) -> None:

@@ -30,7 +30,7 @@ from ltu.processor import AudioFeatures, LTUProcessor
 from ltu.runtime import Runtime
 from ltu.transcribe import Transcriber, transcriber_for
 from train import scoring
-from train.data import audio_path, check_rows, read_rows
+from train.data import StoredTranscriber, audio_path, check_rows, read_rows
 
 MAX_CLOSED_LABELS = 100  # a task with at most this many distinct short answers is scored as classification
 MAX_LABEL_WORDS = 4
@@ -125,6 +125,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--limit", type=int, default=0, help="only the first N rows")
     parser.add_argument("--sample", type=int, default=0, help="a fixed random subset of N rows (seed 0)")
     parser.add_argument("--out", default=None, help="write metrics JSON here and predictions next to it")
+    parser.add_argument("--transcript-cache", default=None,
+                        help="keep the transcripts of the clips here (train.data.StoredTranscriber), so later runs reuse them")
     parser.add_argument("--device", default="auto")
     args = parser.parse_args(argv)
     try:
@@ -159,8 +161,10 @@ def _evaluate(args: argparse.Namespace) -> int:
                                    max_new_tokens=args.max_new_tokens, seed=0) if args.paper_sampling
                 else GenerationSettings.greedy_settings(args.max_new_tokens))
     started = time.perf_counter()
-    answers = generate_answers(model, processor, rows, root, settings, args.batch_size, args.silence,
-                               transcriber_for(model.config))
+    transcriber = transcriber_for(model.config)
+    if transcriber is not None and args.transcript_cache:
+        transcriber = StoredTranscriber(transcriber, Path(args.transcript_cache))
+    answers = generate_answers(model, processor, rows, root, settings, args.batch_size, args.silence, transcriber)
     elapsed = time.perf_counter() - started
     closed = set(args.closed.split(",")) if args.closed else None
     results = score(rows, answers, closed, set(args.wer_tasks.split(",")))

@@ -109,7 +109,8 @@ def evaluate(checkpoint: Path, data: Path, out: Path, batch_size: int, sample: i
     for name, rows in EVAL_SETS.items():
         if (data / rows).is_file():
             eval_main(["--checkpoint", str(checkpoint), "--data", str(data / rows), "--batch-size", str(batch_size),
-                       "--sample", str(sample), "--out", str(out / f"{name}.json")])
+                       "--sample", str(sample), "--out", str(out / f"{name}.json"),
+                       "--transcript-cache", str(cache_folder(data))])
 
 
 def ship(run: Path, target: Path) -> None:
