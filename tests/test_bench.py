@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 from ltu.cli import main
@@ -19,8 +20,9 @@ def test_quick_tiny_benchmark_writes_the_table(tmp_path: Path, capsys) -> None:
     noisy = {"decode, plain generate"}  # a difference of two timings: NaN when noise swamps a tiny model
     assert all(r["value"] > 0 for name, r in rows.items() if name not in noisy)
     assert (tmp_path / "bench.md").read_text() in printed  # the same table on screen and on disk
-    # A follow-up reuses the encoded clip and the KV cache; the original approach encodes the clip again,
-    # which alone costs more than the whole cached turn.
-    turn4 = rows["first token, turn 4"]["value"]
-    assert turn4 < rows["encoder + projector, one window"]["value"]
-    assert "original approach" in rows["first token, turn 4"]["note"]
+    # A follow-up reuses the encoded clip and the KV cache; the original approach, timed right after it,
+    # decodes, encodes and prefills everything again. (Compared with each other, not with the encoder row
+    # timed earlier: on a busy machine separate timings of a tiny model drift by more than the margin.)
+    turn4 = rows["first token, turn 4"]
+    theirs = re.fullmatch(r"original approach (\d+) ms \(.*\)", turn4["note"])
+    assert theirs is not None and turn4["value"] < float(theirs.group(1))
