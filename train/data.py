@@ -130,9 +130,7 @@ class FeatureCache:
         self.folder.mkdir(parents=True, exist_ok=True)
         self.transcripts: Path | None = None
         if transcriber is not None:
-            key = hashlib.sha256(transcriber.cache_key.encode()).hexdigest()[:16]
-            self.transcripts = root / TRANSCRIPTS_FOLDER / key
-            self.transcripts.mkdir(parents=True, exist_ok=True)
+            self.transcripts = _transcriber_folder(root / TRANSCRIPTS_FOLDER, transcriber)
         self.computed = 0  # clips this object computed (not found in the folder)
 
     def get(self, path: Path) -> AudioFeatures:
@@ -167,18 +165,11 @@ class FeatureCache:
     def _transcript(self, content: str, samples: Callable[[], Any]) -> str:
         """The stored transcript of the file with this content digest, made (and stored) when absent."""
         assert self.transcripts is not None and self.transcriber is not None
-        target = self.transcripts / f"{content}.txt"
-        if target.is_file():
-            return target.read_text(encoding="utf-8")
-        text = self.transcriber.heard(samples())
-        self._keep_transcript(content, text)
-        return text
+        return _stored_text(self.transcripts / f"{content}.txt", lambda: self.transcriber.heard(samples()))[0]
 
     def _keep_transcript(self, content: str, text: str) -> None:
         assert self.transcripts is not None
-        target = self.transcripts / f"{content}.txt"
-        if not target.is_file():
-            _save_atomically(target, lambda partial: partial.write_text(text, encoding="utf-8"))
+        _stored_text(self.transcripts / f"{content}.txt", lambda: text)
 
 
 class StoredTranscriber:
@@ -188,8 +179,7 @@ class StoredTranscriber:
 
     def __init__(self, transcriber: Transcriber, root: Path) -> None:
         self.transcriber = transcriber
-        self.folder = Path(root) / HEARD_FOLDER / hashlib.sha256(transcriber.cache_key.encode()).hexdigest()[:16]
-        self.folder.mkdir(parents=True, exist_ok=True)
+        self.folder = _transcriber_folder(Path(root) / HEARD_FOLDER, transcriber)
         self.computed = 0  # transcripts this object had to compute
 
     @property
@@ -201,13 +191,25 @@ class StoredTranscriber:
         import numpy as np
 
         digest = hashlib.sha256(np.ascontiguousarray(samples, dtype=np.float32).tobytes()).hexdigest()[:32]
-        target = self.folder / f"{digest}.txt"
-        if target.is_file():
-            return target.read_text(encoding="utf-8")
-        self.computed += 1
-        text = self.transcriber.heard(samples)
-        _save_atomically(target, lambda partial: partial.write_text(text, encoding="utf-8"))
+        text, made = _stored_text(self.folder / f"{digest}.txt", lambda: self.transcriber.heard(samples))
+        self.computed += made
         return text
+
+
+def _transcriber_folder(parent: Path, transcriber: Transcriber) -> Path:
+    """``parent/<digest of the transcriber's settings>``, created: transcripts of other settings never mix."""
+    folder = parent / hashlib.sha256(transcriber.cache_key.encode()).hexdigest()[:16]
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def _stored_text(target: Path, make: Callable[[], str]) -> tuple[str, bool]:
+    """The text stored at ``target``, or ``make()``'s, stored there first; and whether it had to be made."""
+    if target.is_file():
+        return target.read_text(encoding="utf-8"), False
+    text = make()
+    _save_atomically(target, lambda partial: partial.write_text(text, encoding="utf-8"))
+    return text, True
 
 
 def _save_atomically(target: Path, write: Callable[[Path], Any]) -> None:
