@@ -58,3 +58,67 @@ def test_stage3_trains_on_every_clip_with_balanced_answers(tmp_path):
     assert len({r["audio_id"] for r in stage2}) == 4  # --train-clips limits stage 2 ...
     assert {r["audio_id"] for r in stage3} == {r["audio_id"] for r in rows}  # ... not stage 3
     assert stage3 == balance_answers(rows)
+
+
+def _clip(dataset: str, music: bool, speech: bool = False) -> dict:
+    return {"dataset": dataset, "labels": {"is_music": music, "is_speech": speech}}
+
+
+def test_within_a_source_the_rarer_answer_gets_new_clips_then_repeats():
+    from train.balance import even_within_sources
+
+    # source "game": 2 music clips asked ("yes"), 6 effects asked ("no"), 1 music clip never asked
+    # source "synth": only music, asked twice; nothing to even out against
+    clips = {f"audio/g{i}.wav": _clip("game", music=i < 3) for i in range(9)}
+    clips |= {f"audio/s{i}.wav": _clip("synth", music=True) for i in range(2)}
+    rows = [dict(_row("music_yn", "Yes, there is music.", 0), audio_id="audio/g0.wav", dataset="game"),
+            dict(_row("music_yn", "Yes, there is music.", 0), audio_id="audio/g1.wav", dataset="game")]
+    rows += [dict(_row("music_yn", "No, there is no music.", 0), audio_id=f"audio/g{i}.wav", dataset="game")
+             for i in range(3, 9)]
+    rows += [dict(_row("music_yn", "Yes, there is music.", 0), audio_id=f"audio/s{i}.wav", dataset="synth")
+             for i in range(2)]
+    evened = even_within_sources(rows, clips, clips, tasks=("music_yn",))
+    assert evened[:len(rows)] == rows
+    extra = evened[len(rows):]
+    assert all(r["dataset"] == "game" and yes_no(r) == "yes" for r in extra)
+    assert len(extra) == 4  # game: 2 yes -> 6, as many as its no rows
+    assert extra[0]["audio_id"] == "audio/g2.wav"  # the unasked music clip is asked first ...
+    assert extra[0]["output"] == "Yes, there is music." and extra[0]["instruction"] and extra[0]["input"] == ""
+    # ... then the three yes rows are repeated once each to reach 6
+    assert Counter(r["audio_id"] for r in extra) == {"audio/g0.wav": 1, "audio/g1.wav": 1, "audio/g2.wav": 2}
+    assert even_within_sources(rows, clips, clips, tasks=("music_yn",)) == evened  # seeded
+
+
+def test_new_rows_only_come_from_the_pool_and_use_training_wordings():
+    from train.balance import even_within_sources
+    from train.builder.questions import heldout_only_wordings
+
+    clips = {f"audio/g{i}.wav": _clip("game", music=i < 10) for i in range(40)}
+    rows = [dict(_row("music_yn", "No, there is no music.", 0), audio_id=f"audio/g{i}.wav", dataset="game")
+            for i in range(10, 40)]
+    pool = [f"audio/g{i}.wav" for i in range(5)]  # only half the music clips may be used
+    extra = even_within_sources(rows, clips, pool, tasks=("music_yn",))[len(rows):]
+    assert len(extra) == 30
+    assert {r["audio_id"] for r in extra} == set(pool)
+    assert not {r["instruction"] for r in extra} & set(heldout_only_wordings()["music_yn"])
+
+
+def test_even_sources_stage_rows_draw_new_clips_from_all_training_clips(tmp_path):
+    data, runs = tmp_path / "data", tmp_path / "runs"
+    data.mkdir()
+    rows = _rows()
+    clips = {r["audio_id"]: _clip("s", music=r["output"].startswith("Yes") and r["task"] == "music_yn")
+             for r in rows}
+    rows.append(_row("cla_category", "Sound category: Music", 99))  # a music clip never asked "Is this music?"
+    clips["audio/c99.wav"] = _clip("s", music=True)
+    (data / "train.json").write_text(json.dumps(rows))
+    (data / "train_closed.json").write_text(json.dumps(rows))
+    (data / "metadata.json").write_text(json.dumps({"clips": clips}))
+    plain = json.loads(stage_rows("stage2", runs, data, 0).read_text())
+    evened_file = stage_rows("stage2", runs, data, 0, even=True)
+    assert evened_file.name == "0-even-train.json"
+    evened = json.loads(evened_file.read_text())
+    assert evened[:len(plain)] == plain
+    counts = _answers(r for r in evened if r["task"] == "music_yn")
+    assert counts[("music_yn", "yes")] == counts[("music_yn", "no")] == 11
+    assert any(r["audio_id"] == "audio/c99.wav" and r["task"] == "music_yn" for r in evened)

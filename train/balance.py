@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import random
 from collections import defaultdict
-from typing import Any, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 
 from train.scoring import YES_NO, answer_label, normalize_label
 
@@ -44,4 +44,52 @@ def balance_answers(rows: Sequence[dict[str, Any]], tasks: Sequence[str] = BALAN
         rare, common = sorted((yes, no), key=len)
         whole, rest = divmod(len(common) - len(rare), len(rare))
         extra += rare * whole + rng.sample(rare, rest)
+    return list(rows) + extra
+
+
+# yes/no task -> the clip label that answers it
+YES_NO_LABELS = {"speech_yn": "is_speech", "music_yn": "is_music"}
+
+
+def even_within_sources(rows: Sequence[dict[str, Any]], clips: Mapping[str, dict[str, Any]], pool: Iterable[str],
+                        tasks: Sequence[str] = BALANCED_TASKS, seed: int = BALANCE_SEED) -> list[dict[str, Any]]:
+    """``rows`` plus rows that give each source as many yes as no answers per yes/no task.
+
+    A small model learns a source's answer prior instead of listening: trained on game sources
+    whose "Is this music?" rows were 166 "no" to 25 "yes", it called held-out game music "not
+    music" while naming its category "Music". Within each source, the rarer answer first gets new
+    rows on clips of ``pool`` (audio ids, e.g. every training clip) that were not asked yet, then
+    repeats of its rows, until both answers are equally many. ``clips`` maps audio id to the data
+    builder's metadata (``dataset`` and ``labels``). A source whose pool clips all share one answer
+    is left as it is: there is nothing to even out against."""
+    from train.builder.labels import format_answer
+    from train.builder.questions import instruction
+
+    rng = random.Random(seed)
+    pool = [audio_id for audio_id in dict.fromkeys(pool) if audio_id in clips]
+    extra: list[dict[str, Any]] = []
+    for task in tasks:
+        key = YES_NO_LABELS[task]
+        asked: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
+        for row in rows:
+            answer = yes_no(row) if row.get("task") == task else None
+            if answer is not None:
+                asked[(row["dataset"], answer)].append(row)
+        unasked: dict[tuple[str, str], list[str]] = defaultdict(list)
+        seen = {row["audio_id"] for group in asked.values() for row in group}
+        for audio_id in pool:
+            if audio_id not in seen:
+                meta = clips[audio_id]
+                unasked[(meta["dataset"], "yes" if meta["labels"][key] else "no")].append(audio_id)
+        for source in sorted({s for s, _ in asked} | {s for s, _ in unasked}):
+            if not all(asked[(source, a)] or unasked[(source, a)] for a in YES_NO):
+                continue  # one answer only
+            rare, common = sorted(YES_NO, key=lambda a: len(asked[(source, a)]))
+            missing = len(asked[(source, common)]) - len(asked[(source, rare)])
+            fresh = rng.sample(unasked[(source, rare)], min(missing, len(unasked[(source, rare)])))
+            new = [{"instruction": instruction(task, "train", rng), "input": "", "audio_id": audio_id,
+                    "dataset": source, "task": task, "output": format_answer(task, rare)} for audio_id in fresh]
+            have = asked[(source, rare)] + new
+            whole, rest = divmod(missing - len(new), len(have)) if missing > len(new) else (0, 0)
+            extra += new + have * whole + rng.sample(have, rest)
     return list(rows) + extra

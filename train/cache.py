@@ -54,8 +54,9 @@ def subset_rows(rows: Sequence[dict[str, Any]], clips: int, seed: int = ORDER_SE
     return [row for row in rows if row["audio_id"] in keep]
 
 
-def fill(model_config: Path, rows_file: Path, cache_dir: Path, clips: int = 0) -> None:
-    """Compute and store the features and transcript of the first ``clips`` clips (all when 0)."""
+def fill(model_config: Path, rows_file: Path, cache_dir: Path, clips: int = 0, data_root: Path | None = None) -> None:
+    """Compute and store the features and transcript of the first ``clips`` clips (all when 0); audio
+    paths are relative to ``data_root`` (default: the rows file's folder)."""
     import torch
 
     from ltu.checkpoint import build_model
@@ -73,7 +74,7 @@ def fill(model_config: Path, rows_file: Path, cache_dir: Path, clips: int = 0) -
     started = time.perf_counter()
     with torch.no_grad():
         for i, audio_id in enumerate(order, 1):
-            cache.get(audio_path({"audio_id": audio_id}, rows_file.parent))
+            cache.get(audio_path({"audio_id": audio_id}, data_root or rows_file.parent))
             if i % PROGRESS_EVERY == 0 or i == len(order):
                 elapsed = time.perf_counter() - started
                 rate = f", {elapsed / cache.computed:.2f} s per new clip" if cache.computed else ""

@@ -60,10 +60,12 @@ def cache_folder(data: Path) -> Path:
     return data.parent / f"{data.name}{CACHE_SUFFIX}"
 
 
-def stage_rows(stage: str, runs: Path, data: Path, clips: int) -> Path:
+def stage_rows(stage: str, runs: Path, data: Path, clips: int, even: bool = False) -> Path:
     """The rows file a stage trains on: the data's own, or (``clips`` > 0) the rows of the first
     ``clips`` clips of ``train.cache.clip_order``, written under ``runs/subset``; stage 3 gets every
-    clip's rows with the yes/no answers evened out."""
+    clip's rows with the yes/no answers evened out. ``even``: the subset's yes/no answers are also
+    evened out within each source (``train.balance.even_within_sources``, new rows drawn from every
+    training clip)."""
     source = data / STAGE_DATA[stage]
     if stage in EVERY_CLIP_STAGES:
         from train.balance import balance_answers
@@ -74,26 +76,33 @@ def stage_rows(stage: str, runs: Path, data: Path, clips: int) -> Path:
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(json.dumps(balance_answers(read_rows(source)), ensure_ascii=False))
         return target
-    if not clips:
+    if not clips and not even:
         return source
     from train.cache import subset_rows
     from train.data import read_rows
 
-    target = runs / "subset" / f"{clips}-{STAGE_DATA[stage]}"
+    target = runs / "subset" / f"{clips}-{'even-' if even else ''}{STAGE_DATA[stage]}"
     if not target.is_file():
         # the order is drawn over train.json's clips, so both stages use the same clips
-        keep = {r["audio_id"] for r in subset_rows(read_rows(data / STAGE_DATA["stage2"]), clips)}
+        every = read_rows(data / STAGE_DATA["stage2"])
+        keep = {r["audio_id"] for r in subset_rows(every, clips)}
+        rows = [r for r in read_rows(source) if r["audio_id"] in keep]
+        if even:
+            from train.balance import even_within_sources
+
+            clips_meta = json.loads((data / "metadata.json").read_text())["clips"]
+            rows = even_within_sources(rows, clips_meta, (r["audio_id"] for r in every))
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(json.dumps([r for r in read_rows(source) if r["audio_id"] in keep], ensure_ascii=False))
+        target.write_text(json.dumps(rows, ensure_ascii=False))
     return target
 
 
-def train_stage(stage: str, runs: Path, data: Path, clips: int, extra: list[str]) -> None:
+def train_stage(stage: str, runs: Path, data: Path, clips: int, extra: list[str], even: bool = False) -> None:
     """Run (or resume) one training stage."""
     from train.config import load_train_config
     from train.recipe import run
 
-    overrides = [f"output_dir={runs / stage}", f"train_data={stage_rows(stage, runs, data, clips)}",
+    overrides = [f"output_dir={runs / stage}", f"train_data={stage_rows(stage, runs, data, clips, even)}",
                  f"data_root={data}", "transcripts=true", f"cache_dir={cache_folder(data)}"]
     if stage in STAGE_INIT:
         overrides.append(f"init_from={runs / STAGE_INIT[stage]}")
@@ -133,6 +142,8 @@ def main() -> int:
     parser.add_argument("--install", action="store_true", help="let the data builder install missing packages")
     parser.add_argument("--train-clips", type=int, default=DEFAULT_TRAIN_CLIPS,
                         help="stages 1-2 train on the first N clips of the source-balanced order (0: every clip); stage 3 on all")
+    parser.add_argument("--even-sources", action="store_true",
+                        help="stages 1-2: even out yes/no answers within each source (train.balance.even_within_sources)")
     parser.add_argument("--ship-stage", choices=("stage2", "stage3"), default=SHIPPED_STAGE,
                         help="the trained stage that ship copies into --ship-to")
     parser.add_argument("--eval-batch-size", type=int, default=16)
@@ -151,9 +162,12 @@ def main() -> int:
         # same order, so the first --train-clips are ready first)
         fill(CONFIGS / "model.json", args.data / STAGE_DATA["stage2"], cache_folder(args.data),
              0 if "stage3" in steps else args.train_clips)
+        if args.even_sources:  # the evened rows also ask about clips outside the first --train-clips
+            fill(CONFIGS / "model.json", stage_rows("stage2", args.runs, args.data, args.train_clips, True),
+                 cache_folder(args.data), 0, args.data)
     for stage in ("stage1", "stage2", "stage3"):
         if stage in steps:
-            train_stage(stage, args.runs, args.data, args.train_clips, args.overrides)
+            train_stage(stage, args.runs, args.data, args.train_clips, args.overrides, args.even_sources)
     if "ship" in steps:
         ship(args.runs / args.ship_stage, args.ship_to)
     if "eval" in steps:
