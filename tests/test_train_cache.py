@@ -139,3 +139,38 @@ def test_stored_transcripts_are_heard_once_per_distinct_samples(tmp_path):
         cache_key = "counting-transcriber-2"
 
     assert StoredTranscriber(OtherGate(), tmp_path).folder != stored.folder  # other settings never share
+
+
+def test_the_features_folder_does_not_depend_on_the_transcriber(tiny_llm, tmp_path):
+    import shutil
+
+    import soundfile
+
+    from conftest import sine
+    from ltu.tiny import tiny_config
+    from train.data import _settings_digest
+
+    wav = tmp_path / "clip.wav"
+    soundfile.write(wav, sine(1.0), 16_000)
+    config = tiny_config(tiny_llm, encoder="whisper")
+    first = _cache(tmp_path / "cache", config, CountingTranscriber())
+    first.get(wav)
+
+    class OtherGate(CountingTranscriber):
+        cache_key = "counting-transcriber-2"
+
+    other = _cache(tmp_path / "cache", config, OtherGate())
+    assert other.folder == first.folder and other.transcripts != first.transcripts
+    assert other.get(wav).transcript == "16000 samples heard" and other.computed == 0  # tokens reused, text heard anew
+
+    # a cache made when the folder was keyed by the transcriber too is found, not recomputed
+    settings = {"frontend": first.model.config.frontend.__dict__, "frozen": True,
+                "encoder": dict(first.model.config.encoder.__dict__), "transcript": OtherGate.cache_key}
+    settings["encoder"].pop("hidden_layer", None)
+    settings["encoder"].pop("window_summary", None)
+    legacy = tmp_path / "old" / _settings_digest(settings, first.model.encoder.state_dict().values())
+    shutil.copytree(first.folder, legacy)
+    found = _cache(tmp_path / "old", config, OtherGate())
+    assert found.folder == legacy
+    found.get(wav)
+    assert found.computed == 0

@@ -118,15 +118,15 @@ class FeatureCache:
         self.transcriber = transcriber
         encoder = {k: v for k, v in model.config.encoder.__dict__.items()
                    if not (k in LATER_ENCODER_FIELDS and v is None) and k not in PROJECTION_FIELDS}
-        settings = json.dumps({"frontend": model.config.frontend.__dict__, "encoder": encoder,
-                               "frozen": frozen_encoder,
-                               "transcript": transcriber.cache_key if transcriber is not None else None},
-                              sort_keys=True, default=str)
-        digest = hashlib.sha256(settings.encode())
-        if frozen_encoder:  # the cached tokens depend on the encoder's weights too
-            for tensor in model.encoder.state_dict().values():
-                digest.update(tensor.detach().float().cpu().numpy().tobytes())
-        self.folder = root / digest.hexdigest()[:16]
+        settings = {"frontend": model.config.frontend.__dict__, "encoder": encoder, "frozen": frozen_encoder}
+        weights = model.encoder.state_dict().values() if frozen_encoder else ()  # cached tokens depend on them
+        self.folder = root / _settings_digest(settings, weights)
+        # Caches made before transcripts were kept apart also keyed the folder by the transcriber,
+        # though its entries do not depend on it; such a folder is used as it is, not recomputed.
+        legacy = root / _settings_digest({**settings, "transcript": transcriber.cache_key if transcriber else None},
+                                         weights)
+        if not self.folder.is_dir() and legacy.is_dir():
+            self.folder = legacy
         self.folder.mkdir(parents=True, exist_ok=True)
         self.transcripts: Path | None = None
         if transcriber is not None:
@@ -194,6 +194,14 @@ class StoredTranscriber:
         text, made = _stored_text(self.folder / f"{digest}.txt", lambda: self.transcriber.heard(samples))
         self.computed += made
         return text
+
+
+def _settings_digest(settings: dict[str, Any], tensors: Iterable[torch.Tensor]) -> str:
+    """16 hex digits of the settings (as sorted JSON) and the tensors' values."""
+    digest = hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode())
+    for tensor in tensors:
+        digest.update(tensor.detach().float().cpu().numpy().tobytes())
+    return digest.hexdigest()[:16]
 
 
 def _transcriber_folder(parent: Path, transcriber: Transcriber) -> Path:
