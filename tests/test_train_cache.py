@@ -71,18 +71,24 @@ def _cache(root, config, transcriber):
     return FeatureCache(root, model, processor, frozen_encoder=True, transcriber=transcriber)
 
 
-def test_transcripts_outlive_a_change_of_encoder_layer(tiny_llm, tmp_path):
-    from dataclasses import replace
-
+def _clip_and_config(tiny_llm, folder):
+    """A 1 s sine clip written into ``folder``, and a tiny Whisper-encoder config."""
     import soundfile
-    import torch
 
     from conftest import sine
     from ltu.tiny import tiny_config
 
-    wav = tmp_path / "clip.wav"
+    wav = folder / "clip.wav"
     soundfile.write(wav, sine(1.0), 16_000)
-    config = tiny_config(tiny_llm, encoder="whisper")
+    return wav, tiny_config(tiny_llm, encoder="whisper")
+
+
+def test_transcripts_outlive_a_change_of_encoder_layer(tiny_llm, tmp_path):
+    from dataclasses import replace
+
+    import torch
+
+    wav, config = _clip_and_config(tiny_llm, tmp_path)
     listener = CountingTranscriber()
     first = _cache(tmp_path / "cache", config, listener)
     clip = first.get(wav)
@@ -98,15 +104,9 @@ def test_transcripts_outlive_a_change_of_encoder_layer(tiny_llm, tmp_path):
 
 
 def test_entries_that_hold_their_transcript_share_it(tiny_llm, tmp_path):
-    import soundfile
     import torch
 
-    from conftest import sine
-    from ltu.tiny import tiny_config
-
-    wav = tmp_path / "clip.wav"
-    soundfile.write(wav, sine(1.0), 16_000)
-    config = tiny_config(tiny_llm, encoder="whisper")
+    wav, config = _clip_and_config(tiny_llm, tmp_path)
     cache = _cache(tmp_path / "cache", config, CountingTranscriber())
     cache.get(wav)
     # rewrite the entry as caches did before transcripts were kept apart
@@ -144,15 +144,9 @@ def test_stored_transcripts_are_heard_once_per_distinct_samples(tmp_path):
 def test_the_features_folder_does_not_depend_on_the_transcriber(tiny_llm, tmp_path):
     import shutil
 
-    import soundfile
-
-    from conftest import sine
-    from ltu.tiny import tiny_config
     from train.data import _settings_digest
 
-    wav = tmp_path / "clip.wav"
-    soundfile.write(wav, sine(1.0), 16_000)
-    config = tiny_config(tiny_llm, encoder="whisper")
+    wav, config = _clip_and_config(tiny_llm, tmp_path)
     first = _cache(tmp_path / "cache", config, CountingTranscriber())
     first.get(wav)
 
