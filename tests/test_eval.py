@@ -56,6 +56,21 @@ def test_score_groups_by_task(embedder):
     assert results["describe"]["words"] == 3 and 0 < results["describe"]["overlap_f1"] < 1
 
 
+def test_a_family_with_a_label_set_is_scored_the_same_way_whatever_rows_were_drawn(embedder):
+    # a fine label longer than the detector's word limit would make the family look open-ended
+    rows = [{"task": "cla_label", "output": "Sound: Vehicle horn, car horn, honking"},
+            {"task": "cla_label", "output": "Sound: Dog"}]
+    answers = ["Sound: a car horn honking", "Sound: Dog"]
+    assert "overlap_f1" in score(rows, answers, embedder=embedder)["cla_label"]
+    family = ["vehicle horn car horn honking", "dog", "cat", "rain"]
+    results = score(rows, answers, embedder=embedder, label_sets={"cla_label": family})["cla_label"]
+    assert results["labels"] == 4 and results["chance"] == 0.25  # against the whole family, not the rows' 2
+    assert results["accuracy"] == 1.0
+    # a drawn subset keeps the same method and chance
+    one = score(rows[1:], answers[1:], embedder=embedder, label_sets={"cla_label": family})["cla_label"]
+    assert one["labels"] == 4 and one["accuracy"] == 1.0
+
+
 def test_batched_answers_equal_one_by_one(tiny_llm, tmp_path):
     torch.manual_seed(0)
     model, processor = build_model(tiny_config(tiny_llm), trainable=False)
@@ -90,6 +105,14 @@ def test_eval_command_writes_metrics_and_predictions(tiny_llm, tmp_path, capsys)
     assert summary["rows"] == 2 and "accuracy" in summary["tasks"]["cla"]
     predictions = (tmp_path / "res" / "m.predictions.jsonl").read_text().splitlines()
     assert len(predictions) == 2 and "prediction" in json.loads(predictions[0])
+
+    # --rescore scores those answers again without the model, here against the family in metadata.json
+    (tmp_path / "metadata.json").write_text(json.dumps({"label_sets": {"cla": ["dog", "cat", "rain", "horse"]}}))
+    assert main(["--checkpoint", str(tmp_path / "nowhere"), "--data", str(tmp_path / "rows.json"), "--rescore",
+                 "--out", str(tmp_path / "res" / "m.json")]) == 0
+    rescored = json.loads((tmp_path / "res" / "m.json").read_text())
+    assert rescored["tasks"]["cla"]["labels"] == 4 and rescored["rows"] == 2
+    (tmp_path / "metadata.json").unlink()
 
     rows[1]["task"] = "other"
     (tmp_path / "rows.json").write_text(json.dumps(rows))

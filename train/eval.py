@@ -35,6 +35,7 @@ from train.data import StoredTranscriber, audio_path, check_rows, read_rows
 MAX_CLOSED_LABELS = 100  # a task with at most this many distinct short answers is scored as classification
 MAX_LABEL_WORDS = 4
 SAMPLE_SEED = 0  # --sample draws the same rows every time, so runs compare
+METADATA_FILE = "metadata.json"  # the data builder's, beside its rows files: holds each closed family's labels
 MULTI_LABEL_SEPARATOR = ";"  # "Sound category: dog; music" lists several labels
 
 
@@ -62,12 +63,20 @@ def generate_answers(model: LTUModel, processor: LTUProcessor, rows: Sequence[di
 
 
 def score(rows: Sequence[dict[str, Any]], answers: Sequence[str], closed: set[str] | None = None,
-          wer_tasks: set[str] = frozenset({"asr"}), embedder: scoring.SentenceEmbedder | None = None) -> dict[str, Any]:
-    """Metrics per task: accuracy/mAP (closed-ended), WER (asr) or length/overlap (open-ended)."""
+          wer_tasks: set[str] = frozenset({"asr"}), embedder: scoring.SentenceEmbedder | None = None,
+          label_sets: dict[str, Sequence[str]] | None = None) -> dict[str, Any]:
+    """Metrics per task: accuracy/mAP (closed-ended), WER (asr) or length/overlap (open-ended).
+
+    ``label_sets`` (task -> every label of the family, as ``scoring.answer_label`` reads them; the data
+    builder's ``metadata.json`` holds them) make those tasks closed and score each answer against the
+    whole family, so the method and the chance level do not depend on which rows were drawn; other
+    tasks are detected from their rows unless ``closed`` names them."""
+    label_sets = label_sets or {}
     by_task: dict[str, list[int]] = defaultdict(list)
     for i, row in enumerate(rows):
         by_task[row.get("task") or "default"].append(i)
-    closed = closed if closed is not None else {t for t, idx in by_task.items() if _looks_closed(rows, idx)}
+    if closed is None:
+        closed = {t for t, idx in by_task.items() if t in label_sets or _looks_closed(rows, idx)}
     results: dict[str, Any] = {}
     for task, idx in sorted(by_task.items()):
         refs, preds = [rows[i]["output"] for i in idx], [answers[i] for i in idx]
@@ -75,7 +84,7 @@ def score(rows: Sequence[dict[str, Any]], answers: Sequence[str], closed: set[st
             results[task] = {"n": len(idx), "wer": round(scoring.word_error_rate(refs, preds), 4)}
         elif task in closed:
             embedder = embedder or scoring.SentenceEmbedder()
-            results[task] = _classification(refs, preds, embedder)
+            results[task] = _classification(refs, preds, embedder, label_sets.get(task, ()))
         else:
             results[task] = {"n": len(idx), "words": round(float(np.mean([len(scoring.words(p)) for p in preds])), 1),
                              "ref_words": round(float(np.mean([len(scoring.words(r)) for r in refs])), 1),
@@ -83,10 +92,12 @@ def score(rows: Sequence[dict[str, Any]], answers: Sequence[str], closed: set[st
     return results
 
 
-def _classification(refs: list[str], preds: list[str], embedder: scoring.SentenceEmbedder) -> dict[str, Any]:
+def _classification(refs: list[str], preds: list[str], embedder: scoring.SentenceEmbedder,
+                    family: Sequence[str] = ()) -> dict[str, Any]:
+    """Each answer's nearest label among the family's (``family``, plus any label the rows hold)."""
     ref_labels = [[part.strip() for part in scoring.answer_label(r.replace(MULTI_LABEL_SEPARATOR, " ; ")).split(" ; ")]
                   for r in refs]
-    labels = sorted({label for row in ref_labels for label in row})
+    labels = sorted({label for row in ref_labels for label in row} | set(family))
     similarity = scoring.classify(preds, labels, embedder)
     if any(len(row) > 1 for row in ref_labels):
         targets = np.array([[label in row for label in labels] for row in ref_labels], dtype=float)
@@ -96,6 +107,14 @@ def _classification(refs: list[str], preds: list[str], embedder: scoring.Sentenc
     majority = max(truth.count(t) for t in set(truth)) / len(truth)
     return {"n": len(refs), "accuracy": round(scoring.accuracy(similarity, truth), 4), "labels": len(labels),
             "chance": round(1 / len(labels), 4), "majority": round(majority, 4)}
+
+
+def _label_sets(rows_file: Path) -> dict[str, list[str]]:
+    """The closed families' label sets from the data builder's ``metadata.json`` beside the rows, if any."""
+    metadata = rows_file.parent / METADATA_FILE
+    if not metadata.is_file():
+        return {}
+    return json.loads(metadata.read_text()).get("label_sets", {})
 
 
 def _looks_closed(rows: Sequence[dict[str, Any]], idx: list[int]) -> bool:
@@ -127,6 +146,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--out", default=None, help="write metrics JSON here and predictions next to it")
     parser.add_argument("--transcript-cache", default=None,
                         help="keep the transcripts of the clips here (train.data.StoredTranscriber), so later runs reuse them")
+    parser.add_argument("--rescore", action="store_true",
+                        help="score the answers already written beside --out again, without running the model")
     parser.add_argument("--device", default="auto")
     args = parser.parse_args(argv)
     try:
@@ -136,9 +157,29 @@ def main(argv: Sequence[str] | None = None) -> int:
         return USER_ERROR
 
 
+def _rescore(args: argparse.Namespace) -> int:
+    """--rescore: the metrics of an earlier run's predictions, scored as today's code scores them."""
+    if not args.out:
+        raise ConfigError("--rescore needs --out: the metrics file whose predictions are scored again.")
+    out = Path(args.out)
+    predictions = out.with_suffix(".predictions.jsonl")
+    if not predictions.is_file():
+        raise ConfigError(f"--rescore: {predictions} does not exist; run the evaluation first.")
+    rows = read_rows(predictions)
+    closed = set(args.closed.split(",")) if args.closed else None
+    summary = json.loads(out.read_text()) if out.is_file() else {}
+    summary["tasks"] = score(rows, [row["prediction"] for row in rows], closed, set(args.wer_tasks.split(",")),
+                             label_sets=_label_sets(Path(args.data)))
+    print(json.dumps(summary, indent=2))
+    out.write_text(json.dumps(summary, indent=2) + "\n")
+    return 0
+
+
 def _evaluate(args: argparse.Namespace) -> int:
     from ltu.checkpoint import load_pretrained
 
+    if args.rescore:
+        return _rescore(args)
     rows = read_rows(args.data)
     if args.tasks:
         wanted = set(args.tasks.split(","))
@@ -167,7 +208,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     answers = generate_answers(model, processor, rows, root, settings, args.batch_size, args.silence, transcriber)
     elapsed = time.perf_counter() - started
     closed = set(args.closed.split(",")) if args.closed else None
-    results = score(rows, answers, closed, set(args.wer_tasks.split(",")))
+    results = score(rows, answers, closed, set(args.wer_tasks.split(",")), label_sets=_label_sets(Path(args.data)))
     summary = {"checkpoint": args.checkpoint, "data": args.data, "rows": len(rows), "silence": args.silence,
                "seconds": round(elapsed, 1), "rows_per_s": round(len(rows) / max(elapsed, 1e-9), 2), "tasks": results}
     print(json.dumps(summary, indent=2))
