@@ -144,7 +144,7 @@ def test_stored_transcripts_are_heard_once_per_distinct_samples(tmp_path):
 def test_the_features_folder_does_not_depend_on_the_transcriber(tiny_llm, tmp_path):
     import shutil
 
-    from train.data import _settings_digest
+    from train.data import _settings_digests
 
     wav, config = _clip_and_config(tiny_llm, tmp_path)
     first = _cache(tmp_path / "cache", config, CountingTranscriber())
@@ -162,7 +162,8 @@ def test_the_features_folder_does_not_depend_on_the_transcriber(tiny_llm, tmp_pa
                 "encoder": dict(first.model.config.encoder.__dict__), "transcript": OtherGate.cache_key}
     settings["encoder"].pop("hidden_layer", None)
     settings["encoder"].pop("window_summary", None)
-    legacy = tmp_path / "old" / _settings_digest(settings, first.model.encoder.state_dict().values())
+    (name,) = _settings_digests([settings], first.model.encoder.state_dict().values())
+    legacy = tmp_path / "old" / name
     shutil.copytree(first.folder, legacy)
     found = _cache(tmp_path / "old", config, OtherGate())
     assert found.folder == legacy

@@ -42,9 +42,16 @@ def balance_answers(rows: Sequence[dict[str, Any]], tasks: Sequence[str] = BALAN
         if not yes or not no:
             continue  # nothing to repeat, or nothing to balance against
         rare, common = sorted((yes, no), key=len)
-        whole, rest = divmod(len(common) - len(rare), len(rare))
-        extra += rare * whole + rng.sample(rare, rest)
+        extra += _repeats(rare, len(common) - len(rare), rng)
     return list(rows) + extra
+
+
+def _repeats(rows: list[dict[str, Any]], count: int, rng: random.Random) -> list[dict[str, Any]]:
+    """``count`` copies drawn from ``rows``: each row whole as often as fits, then a seeded draw without repeats."""
+    if count <= 0:
+        return []
+    whole, rest = divmod(count, len(rows))
+    return rows * whole + rng.sample(rows, rest)
 
 
 # yes/no task -> the clip label that answers it
@@ -89,7 +96,5 @@ def even_within_sources(rows: Sequence[dict[str, Any]], clips: Mapping[str, dict
             fresh = rng.sample(unasked[(source, rare)], min(missing, len(unasked[(source, rare)])))
             new = [{"instruction": instruction(task, "train", rng), "input": "", "audio_id": audio_id,
                     "dataset": source, "task": task, "output": format_answer(task, rare)} for audio_id in fresh]
-            have = asked[(source, rare)] + new
-            whole, rest = divmod(missing - len(new), len(have)) if missing > len(new) else (0, 0)
-            extra += new + have * whole + rng.sample(have, rest)
+            extra += new + _repeats(asked[(source, rare)] + new, missing - len(new), rng)
     return list(rows) + extra

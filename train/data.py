@@ -13,7 +13,7 @@ import json
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Sequence
 
 import torch
 
@@ -120,11 +120,10 @@ class FeatureCache:
                    if not (k in LATER_ENCODER_FIELDS and v is None) and k not in PROJECTION_FIELDS}
         settings = {"frontend": model.config.frontend.__dict__, "encoder": encoder, "frozen": frozen_encoder}
         weights = model.encoder.state_dict().values() if frozen_encoder else ()  # cached tokens depend on them
-        self.folder = root / _settings_digest(settings, weights)
         # Caches made before transcripts were kept apart also keyed the folder by the transcriber,
         # though its entries do not depend on it; such a folder is used as it is, not recomputed.
-        legacy = root / _settings_digest({**settings, "transcript": transcriber.cache_key if transcriber else None},
-                                         weights)
+        legacy_settings = {**settings, "transcript": transcriber.cache_key if transcriber else None}
+        self.folder, legacy = (root / name for name in _settings_digests((settings, legacy_settings), weights))
         if not self.folder.is_dir() and legacy.is_dir():
             self.folder = legacy
         self.folder.mkdir(parents=True, exist_ok=True)
@@ -196,12 +195,15 @@ class StoredTranscriber:
         return text
 
 
-def _settings_digest(settings: dict[str, Any], tensors: Iterable[torch.Tensor]) -> str:
-    """16 hex digits of the settings (as sorted JSON) and the tensors' values."""
-    digest = hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode())
+def _settings_digests(settings: Sequence[dict[str, Any]], tensors: Iterable[torch.Tensor]) -> list[str]:
+    """For each settings dict, 16 hex digits of it (as sorted JSON) followed by the tensors' values;
+    each tensor is read once for all of them."""
+    digests = [hashlib.sha256(json.dumps(one, sort_keys=True, default=str).encode()) for one in settings]
     for tensor in tensors:
-        digest.update(tensor.detach().float().cpu().numpy().tobytes())
-    return digest.hexdigest()[:16]
+        data = tensor.detach().float().cpu().numpy().tobytes()
+        for digest in digests:
+            digest.update(data)
+    return [digest.hexdigest()[:16] for digest in digests]
 
 
 def _transcriber_folder(parent: Path, transcriber: Transcriber) -> Path:

@@ -157,6 +157,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return USER_ERROR
 
 
+def _score_as_asked(args: argparse.Namespace, rows: Sequence[dict[str, Any]], answers: Sequence[str]) -> dict[str, Any]:
+    """``score`` with the command line's --closed and --wer-tasks and the data's label sets."""
+    closed = set(args.closed.split(",")) if args.closed else None
+    return score(rows, answers, closed, set(args.wer_tasks.split(",")), label_sets=_label_sets(Path(args.data)))
+
+
 def _rescore(args: argparse.Namespace) -> int:
     """--rescore: the metrics of an earlier run's predictions, scored as today's code scores them."""
     if not args.out:
@@ -166,10 +172,8 @@ def _rescore(args: argparse.Namespace) -> int:
     if not predictions.is_file():
         raise ConfigError(f"--rescore: {predictions} does not exist; run the evaluation first.")
     rows = read_rows(predictions)
-    closed = set(args.closed.split(",")) if args.closed else None
     summary = json.loads(out.read_text()) if out.is_file() else {}
-    summary["tasks"] = score(rows, [row["prediction"] for row in rows], closed, set(args.wer_tasks.split(",")),
-                             label_sets=_label_sets(Path(args.data)))
+    summary["tasks"] = _score_as_asked(args, rows, [row["prediction"] for row in rows])
     print(json.dumps(summary, indent=2))
     out.write_text(json.dumps(summary, indent=2) + "\n")
     return 0
@@ -207,8 +211,7 @@ def _evaluate(args: argparse.Namespace) -> int:
         transcriber = StoredTranscriber(transcriber, Path(args.transcript_cache))
     answers = generate_answers(model, processor, rows, root, settings, args.batch_size, args.silence, transcriber)
     elapsed = time.perf_counter() - started
-    closed = set(args.closed.split(",")) if args.closed else None
-    results = score(rows, answers, closed, set(args.wer_tasks.split(",")), label_sets=_label_sets(Path(args.data)))
+    results = _score_as_asked(args, rows, answers)
     summary = {"checkpoint": args.checkpoint, "data": args.data, "rows": len(rows), "silence": args.silence,
                "seconds": round(elapsed, 1), "rows_per_s": round(len(rows) / max(elapsed, 1e-9), 2), "tasks": results}
     print(json.dumps(summary, indent=2))

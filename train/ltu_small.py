@@ -160,12 +160,12 @@ def main() -> int:
         from train.cache import fill
 
         # stages 1-2 need the first --train-clips clips of the order, stage 3 all of them (filled in the
-        # same order, so the first --train-clips are ready first)
-        fill(CONFIGS / "model.json", args.data / STAGE_DATA["stage2"], cache_folder(args.data),
-             0 if "stage3" in steps else args.train_clips)
-        if args.even_sources:  # the evened rows also ask about clips outside the first --train-clips
-            fill(CONFIGS / "model.json", stage_rows("stage2", args.runs, args.data, args.train_clips, True),
-                 cache_folder(args.data), 0, args.data)
+        # same order, so the first --train-clips are ready first); evened rows also ask about clips outside
+        # the first --train-clips, so their own clips are filled
+        rows, clips = args.data / STAGE_DATA["stage2"], 0 if "stage3" in steps else args.train_clips
+        if args.even_sources and "stage3" not in steps:
+            rows, clips = stage_rows("stage2", args.runs, args.data, args.train_clips, True), 0
+        fill(CONFIGS / "model.json", rows, cache_folder(args.data), clips, args.data)
     for stage in ("stage1", "stage2", "stage3"):
         if stage in steps:
             train_stage(stage, args.runs, args.data, args.train_clips, args.overrides, args.even_sources)
