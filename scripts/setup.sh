@@ -5,12 +5,12 @@
 #   - the packaged base models converted once into .cache/ltu (python -m ltu.weights.prepare).
 # With --test-deps it also installs the Debian packages the full test suite uses
 # (chromium for browser tests; sox, espeak-ng, Asterisk prompts and Sonic Pi samples for
-# the dataset builder and transcription tests) when it runs as root; otherwise it says
-# which are missing and those tests skip.
+# the dataset builder and transcription tests; Minetest's 4 MB of sounds for one source's
+# test) when it runs as root; otherwise it says which are missing and those tests skip.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(chromium sox espeak-ng asterisk-core-sounds-en-wav asterisk-core-sounds-en sonic-pi-samples)
+APT_PACKAGES=(chromium sox espeak-ng asterisk-core-sounds-en-wav asterisk-core-sounds-en sonic-pi-samples minetest-data)
 PYTHON=${PYTHON:-python3.11}
 command -v "$PYTHON" >/dev/null 2>&1 || PYTHON=python3
 "$PYTHON" - <<'PY' || { echo "error: Python 3.11 is needed (the pinned torch wheel is cp311)." >&2; exit 1; }

@@ -22,7 +22,7 @@ from train.builder import ontology, phrases, questions, sources
 from train.builder.__main__ import main as cli_main
 from train.builder.build import SILENCE_BASELINE_S, SPLITS, OutputFolderError, _present_sources, build, SIZES
 from train.builder.mixing import loudness_db
-from train.builder.sources import asterisk, games, openttd, sonicpi, strategy, themes, tuxpaint
+from train.builder.sources import arcade, asterisk, games, openttd, sonicpi, strategy, themes, tuxpaint
 from train.builder.sources.table import match
 
 ROW_FIELDS = ["instruction", "input", "audio_id", "dataset", "task", "output"]
@@ -280,7 +280,7 @@ def test_every_label_rule_names_a_label_of_the_ontology() -> None:
     tables = (games.SUPERTUX_RULES, games.FREEDROID_RULES, games.ETR_RULES, games.FROZEN_BUBBLE_RULES,
               games.SUPERTUXKART_RULES, games.HEDGEWARS_RULES, sonicpi.RULES, themes._RULES, tuxpaint.EFFECT_RULES,
               openttd.RULES, strategy.LINCITY_RULES, strategy.WIDELANDS_RULES, strategy.WESNOTH_RULES,
-              strategy.WARZONE_RULES)
+              strategy.WARZONE_RULES, arcade.MINETEST_RULES, arcade.WARMUX_RULES)
     for rules in tables:
         for _, fine in rules:
             assert fine is None or fine in ontology.LABELS, fine
@@ -318,6 +318,26 @@ def test_warzone_rules_label_its_effects_and_leave_out_voices_and_sci_fi() -> No
         assert not match(strategy.WARZONE_RULES, name), name
 
 
+def test_minetest_and_warmux_rules_keep_what_a_name_says_and_drop_the_rest() -> None:
+    sounds = "default/sounds/default_"
+    expected = {"env_sounds/sounds/env_sounds_water.3": "Stream", "env_sounds/sounds/env_sounds_lava.1": "Bubbling",
+                "fire/sounds/fire_fire.2": "Fire", "fire/sounds/fire_large": "Fire", "fire/sounds/fire_small": "Fire",
+                f"{sounds}furnace_active": "Fire", f"{sounds}cool_lava.2": "Steam", f"{sounds}water_footstep.1":
+                "Splash, splatter", f"{sounds}break_glass.3": "Shatter", "doors/sounds/doors_steel_door_open": "Door",
+                f"{sounds}snow_footstep.4": "Footsteps", "tnt/sounds/tnt_explode": "Explosion"}
+    for name, fine in expected.items():
+        assert match(arcade.MINETEST_RULES, name) == fine, name
+    for name in ("fire/sounds/fire_flint_and_steel", "tnt/sounds/tnt_ignite", f"{sounds}dig_choppy.1",
+                 f"{sounds}dug_node.2", "carts/sounds/carts_cart_moving.1", f"{sounds}chest_open"):
+        assert not match(arcade.MINETEST_RULES, name), name
+    assert match(arcade.WARMUX_RULES, "music/ingame/woodlux") == "Video game music"
+    assert match(arcade.WARMUX_RULES, "sound/default/weapons/explosion7") == "Explosion"
+    assert match(arcade.WARMUX_RULES, "sound/default/weapons/gun") == "Gunshot, gunfire"
+    for name in ("sound/default/voices/death1", "sound/default/misc/victory", "sound/default/misc/frog_music",
+                 "sound/default/weapons/gun_selected", "sound/default/weapons/disco_grenade_music"):
+        assert not match(arcade.WARMUX_RULES, name), name
+
+
 def test_transcripts_are_cleaned_or_refused() -> None:
     assert asterisk.clean_transcript("at [@]") == "at"
     assert asterisk.clean_transcript('IAX (note: does not say "2")') == "IAX"
@@ -339,6 +359,17 @@ def test_openttd_archive_yields_labelled_wav_files(tmp_path: Path) -> None:
     assert {"Train", "Helicopter", "Sheep"} <= {r.fine_label for r in recordings}
     for r in recordings[:5]:
         assert r.path.read_bytes()[:4] == b"RIFF" and soundfile.info(str(r.path)).duration > 0
+
+
+@pytest.mark.skipif(not arcade.MINETEST_DIR.is_dir(), reason="minetest-data is not installed")
+def test_minetest_gives_natural_sounds_once_each_and_no_voice() -> None:
+    source = next(s for s in arcade.SOURCES if s.name == "minetest")
+    recordings = source.recordings(None, random.Random(0), None)
+    labels = [r.fine_label for r in recordings]
+    assert {"Stream", "Bubbling", "Fire", "Steam", "Splash, splatter"} <= set(labels) <= set(ontology.LABELS)
+    assert labels.count("Steam") == 3  # the extinguished flames are byte copies of the cooling lava: kept once
+    assert not any(r.is_speech or r.is_music for r in recordings)
+    assert sum(ontology.LABELS[f].category == "Natural sounds" for f in labels) >= 15
 
 
 @pytest.mark.skipif(not strategy.WARZONE_ARCHIVE.is_file(), reason="warzone2100-data is not installed")
