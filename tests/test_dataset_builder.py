@@ -293,6 +293,8 @@ def test_label_rules_drop_the_known_traps() -> None:
     assert match(tuxpaint.EFFECT_RULES, "animals/birds/nandou") is None  # digital silence
     assert match(tuxpaint.EFFECT_RULES, "animals/mammals/dogs/dog") == "Dog"
     assert match(games.SUPERTUX_RULES, "sounds/welldone") is None  # applause-like, not speech
+    assert match(games.SUPERTUX_RULES, "speech/tux_murp_01") is None  # a wordless cartoon murmur
+    assert match(games.SUPERTUX_RULES, "speech/tux_hello") == "Speech"
     assert match(games.SUPERTUXKART_RULES, "sfx/sara_airport_pa") == "Speech"  # speech inside sfx/
     assert not match(strategy.LINCITY_RULES, "MarketFull1")  # crowd chatter: mixed, with voices
     assert not match(strategy.WESNOTH_RULES, "human-hit-1")  # a grunt, neither speech nor a sound event

@@ -17,6 +17,7 @@ MUSIC = "Video game music"
 
 SUPERTUX_DIR = Path("/usr/share/games/supertux2")
 SUPERTUX_RULES = (
+    (r"^speech/(penny_runt|tux_murp)", None),  # a cartoon stutter ("b-b-b") and murmur ("n-n-n"): no words
     (r"^music/", MUSIC), (r"^speech/", "Speech"), (r"sounds/excellent$", "Speech"),
     (r"welldone|grunts|hurt|yeti|empty|tada", None),  # welldone is applause-like, not speech
     (r"rain", "Rain"), (r"thunder|lightning", "Thunder"), (r"waterfall", "Waterfall"),
