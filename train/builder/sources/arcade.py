@@ -15,7 +15,7 @@ from pathlib import Path
 
 from train.builder.sources.base import Source
 from train.builder.sources.games import MUSIC
-from train.builder.sources.table import table_recordings
+from train.builder.sources.table import table_source
 
 MINETEST_DIR = Path("/usr/share/games/minetest/games/minetest_game/mods")
 MINETEST_RULES = (
@@ -43,8 +43,7 @@ _LICENCES = {
 
 
 def _source(name: str, what: str, package: str, root: Path, rules: tuple) -> Source:
-    return Source(name, what, apt=(package,), marker=root.is_dir,
-                  recordings=lambda *_: table_recordings(name, root, rules, _LICENCES[name]))
+    return table_source(name, what, package, root, rules, _LICENCES[name])
 
 
 SOURCES = (  # after every older source, so those keep their random streams and splits

@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from train.builder.sources.base import Source
-from train.builder.sources.table import table_recordings
+from train.builder.sources.table import table_source
 
 MUSIC = "Video game music"
 
@@ -82,8 +82,7 @@ _LICENCES = {
 
 
 def _source(name: str, what: str, package: str, root: Path, rules: tuple, marker: Path) -> Source:
-    return Source(name, what, apt=(package,), marker=marker.is_dir,
-                  recordings=lambda *_: table_recordings(name, root, rules, _LICENCES[name]))
+    return table_source(name, what, package, root, rules, _LICENCES[name], marker)
 
 
 SOURCES = (

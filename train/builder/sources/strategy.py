@@ -21,7 +21,7 @@ from pathlib import Path
 
 from train.builder.sources.base import Source
 from train.builder.sources.games import MUSIC
-from train.builder.sources.table import archive_recordings, table_recordings
+from train.builder.sources.table import archive_recordings, table_source
 
 LINCITY_DIR = Path("/usr/share/games/lincity-ng/sounds")
 LINCITY_RULES = (
@@ -74,8 +74,7 @@ _LICENCES = {
 
 
 def _source(name: str, what: str, package: str, root: Path, rules: tuple) -> Source:
-    return Source(name, what, apt=(package,), marker=root.is_dir,
-                  recordings=lambda *_: table_recordings(name, root, rules, _LICENCES[name]))
+    return table_source(name, what, package, root, rules, _LICENCES[name])
 
 
 WARZONE = Source("warzone", "Warzone 2100 aircraft, engines, explosions, gunfire, machinery and beeps",

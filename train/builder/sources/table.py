@@ -16,7 +16,7 @@ import zipfile
 from pathlib import Path, PurePosixPath
 
 from train.builder.ontology import label
-from train.builder.sources.base import Recording, unique
+from train.builder.sources.base import Recording, Source, unique
 
 AUDIO_SUFFIXES = (".ogg", ".oga", ".wav", ".flac", ".mp3")
 Rule = tuple[str, str | None]
@@ -43,6 +43,14 @@ def table_recordings(dataset: str, root: Path, rules: tuple[Rule, ...], licence:
         if fine:
             recordings.append(_recording(dataset, name, fine, path, str(path), licence, group_by_label))
     return recordings
+
+
+def table_source(name: str, what: str, package: str, root: Path, rules: tuple[Rule, ...], licence: str,
+                 marker: Path | None = None) -> Source:
+    """A source made of one Debian package's folder labelled by ``rules``; present when ``marker`` (default
+    ``root``) is a folder."""
+    return Source(name, what, apt=(package,), marker=(marker or root).is_dir,
+                  recordings=lambda *_: table_recordings(name, root, rules, licence))
 
 
 def archive_recordings(dataset: str, archive: Path, prefix: str, rules: tuple[Rule, ...], licence: str,
