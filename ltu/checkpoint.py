@@ -24,6 +24,7 @@ from safetensors.torch import load_file, save_file
 
 from ltu.audio.length import with_max_seconds
 from ltu.config import LTUConfig
+from ltu.decode_weights import add_half_decode_copies
 from ltu.encoders import build_encoder
 from ltu.errors import CheckpointError, hub_fetch_failed
 from ltu.files import STAGING_TAG, staged_folder
@@ -103,6 +104,8 @@ def load_pretrained(source: str | Path, runtime: Runtime = Runtime(), *, trainab
             # one matrix product instead of three plus peft's per-layer Python (decode speed: README "Performance").
             # Quantised weights keep the adapter apart: adding into them would round the update away.
             base = base.merge_and_unload()
+    if not trainable and runtime.half_decode():
+        add_half_decode_copies(base)  # after the merge, so the copies hold the adapted weights
     encoder = build_encoder(config.encoder, config.frontend)
     if not _stores_encoder(config):
         encoder.load_pretrained_weights(config.encoder.source)

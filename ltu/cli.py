@@ -28,6 +28,8 @@ if TYPE_CHECKING:
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CHECKPOINT = REPO_ROOT / "checkpoints" / "ltu-small"  # the embedded default model
+DTYPE_HELP = ("auto (bfloat16 on CUDA; float32 on CPU, plus float16 copies of the LLM's weights for decoding: "
+              "README 'Performance'), float32, bfloat16, float16")
 QUIT_WORDS = {"", "/quit", "/exit", "quit", "exit"}
 
 
@@ -104,7 +106,7 @@ def _add_model_args(p: argparse.ArgumentParser) -> None:
                    help=f"checkpoint folder, released model ({', '.join(RELEASED)}) or hub repo id")
     p.add_argument("--llm", default=None, help="load the base LLM from here instead of the one the checkpoint names")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N, mps")
-    p.add_argument("--dtype", default="auto", help="auto, float32, bfloat16, float16")
+    p.add_argument("--dtype", default="auto", help=DTYPE_HELP)
     p.add_argument("--quantization", "-q", default="none", choices=["none", "8bit", "4bit"], help="LLM weights via bitsandbytes")
     p.add_argument("--max-seconds", type=float, default=None,
                    help=f"the longest clip, in seconds, up to {MAX_SECONDS_CEILING:g} (10 minutes); longer clips are "

@@ -104,7 +104,8 @@ def measure_mode(checkpoint: Path, mode: str, device: torch.device, bandwidth: f
 
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
-    model, processor = load_pretrained(checkpoint, Runtime(device=device.type, quantization=mode))
+    dtype = "bfloat16" if device.type == "cuda" else "float32"  # the labels below name these; no CPU float16 default
+    model, processor = load_pretrained(checkpoint, Runtime(device=device.type, dtype=dtype, quantization=mode))
     clip = test_clip(folder, 10.0)
     features = processor.audio_features(clip)
     tokens = torch.tensor(features.window_tokens)

@@ -27,7 +27,7 @@ class Runtime:
     """Device, dtype and quantisation for loading a model."""
 
     device: str = "auto"  # "auto" (CUDA when present, else CPU), "cpu", "cuda", "cuda:1", "mps"
-    dtype: str = "auto"  # "auto" (bfloat16 on CUDA, float32 elsewhere), "float32", "bfloat16", "float16"
+    dtype: str = "auto"  # "auto" (bfloat16 on CUDA, float32 elsewhere; see half_decode), "float32", "bfloat16", "float16"
     quantization: Quantization = "none"  # the LLM's weights: "none", "8bit" or "4bit" (nf4) via bitsandbytes
 
     def torch_device(self) -> torch.device:
@@ -52,6 +52,11 @@ class Runtime:
         if self.dtype not in DTYPES:
             raise DeviceError(f"Unknown dtype '{self.dtype}'; choose one of auto, {', '.join(DTYPES)}.")
         return DTYPES[self.dtype]
+
+    def half_decode(self) -> bool:
+        """Whether answering adds float16 copies of the LLM's weights for one-token decoding
+        (``ltu.decode_weights``): with dtype "auto" on a CPU and no quantisation."""
+        return self.dtype == "auto" and self.quantization == "none" and self.torch_device().type == "cpu"
 
     def quantization_config(self) -> BitsAndBytesConfig | None:
         """The bitsandbytes config for the LLM, or None; checks that bitsandbytes is installed."""

@@ -1,4 +1,4 @@
-"""8-bit and 4-bit LLM weights stay close to full precision, with the settings the docs promise.
+"""8-bit, 4-bit and float16 LLM weights stay close to full precision, with the settings the docs promise.
 
 Run on LTU-small's real weights on CPU (bitsandbytes' CPU kernels); skipped without them.
 Measured on 2 CPU cores over 18 prompts (6 example clips x 3 questions), next token after
@@ -15,26 +15,34 @@ from __future__ import annotations
 
 import pytest
 import torch
+from transformers import LogitsProcessor, LogitsProcessorList
 
 from conftest import ASSETS, REPO
 from ltu.checkpoint import load_pretrained
+from ltu.decode_weights import HalfDecodeLinear
+from ltu.generation import GenerationSettings
 from ltu.prompt import Turn
 from ltu.runtime import Runtime
 from ltu.weights import packaged
 
-pytest.importorskip("bitsandbytes")
 pytestmark = pytest.mark.skipif(not all(packaged.is_ready(n) for n in packaged.MODELS),
                                 reason="LTU-small's base weights are not converted (run scripts/setup.sh)")
 
 CHECKPOINT = REPO / "checkpoints" / "ltu-small"
 PROMPTS = [(clip, question) for clip in ("dog", "rooster", "sheep")
            for question in ("What do you hear?", "Is someone speaking?")]
+# float16 keeps 11 significant bits: measured over the 60 greedy steps of these 6 prompts, the largest logit
+# difference to float32 is 0.08 (logits span -22 to 29) and every token is the same; one step's top two are
+# 0.007 apart, so tokens are compared only up to a step whose top two are closer than twice the tolerance.
+# Weights rounded wrongly, or a copy of the wrong matrix, move logits by whole units.
+HALF_LOGIT_TOLERANCE = 0.25
+HALF_STEPS = 24
 # bits: (least next-token agreement, largest mean KL in nats, least share of top-1 inside float32's top 5)
 LIMITS = {"8bit": (0.5, 0.4, 0.8), "4bit": (0.2, 2.5, 0.4)}
 
 
-def next_token_logits(bits: str) -> tuple[torch.Tensor, torch.nn.Module]:
-    model, processor = load_pretrained(CHECKPOINT, Runtime(device="cpu", quantization=bits))
+def next_token_logits(runtime: Runtime) -> tuple[torch.Tensor, torch.nn.Module]:
+    model, processor = load_pretrained(CHECKPOINT, runtime)
     rows = []
     for clip, question in PROMPTS:
         features = processor.audio_features(ASSETS / f"{clip}.mp3")
@@ -46,12 +54,13 @@ def next_token_logits(bits: str) -> tuple[torch.Tensor, torch.nn.Module]:
 
 @pytest.fixture(scope="module")
 def full_precision() -> torch.Tensor:
-    return next_token_logits("none")[0]
+    return next_token_logits(Runtime(device="cpu", dtype="float32"))[0]
 
 
 @pytest.mark.parametrize("bits", ["8bit", "4bit"])
 def test_quantised_next_tokens_stay_close_to_float32(full_precision: torch.Tensor, bits: str) -> None:
-    quantised, model = next_token_logits(bits)
+    pytest.importorskip("bitsandbytes")
+    quantised, model = next_token_logits(Runtime(device="cpu", quantization=bits))
     agreement = (quantised.argmax(-1) == full_precision.argmax(-1)).float().mean().item()
     kl = torch.nn.functional.kl_div(quantised.log_softmax(-1), full_precision.log_softmax(-1), log_target=True,
                                     reduction="none").sum(-1).mean().item()
@@ -66,3 +75,53 @@ def test_quantised_next_tokens_stay_close_to_float32(full_precision: torch.Tenso
     if bits == "4bit":  # what README and Runtime promise: nf4, computing in the model's dtype
         assert {layer.weight.quant_state.quant_type for layer in layers} == {"nf4"}
         assert {layer.compute_dtype for layer in layers} == {torch.float32}
+
+
+
+class _Scores(LogitsProcessor):
+    """Keeps the logits of every decoding step."""
+
+    def __init__(self) -> None:
+        self.steps: list[torch.Tensor] = []
+
+    def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor) -> torch.Tensor:
+        self.steps.append(scores[0].float().clone())
+        return scores
+
+
+def greedy_decoding(runtime: Runtime) -> list[tuple[list[int], torch.Tensor]]:
+    """Greedy tokens and each step's logits for every prompt, HALF_STEPS tokens long."""
+    model, processor = load_pretrained(CHECKPOINT, runtime)
+    settings = GenerationSettings.greedy_settings(HALF_STEPS)
+    out = []
+    for clip, question in PROMPTS:
+        features = processor.audio_features(ASSETS / f"{clip}.mp3")
+        segment = processor.first_turn(Turn(question), features.num_tokens)
+        scores = _Scores()
+        with torch.no_grad():
+            ids = model.generate(processor.collate([segment], [features]), settings, [processor.eos_id], processor.pad_id,
+                                 logits_processor=LogitsProcessorList([scores]))
+        out.append((ids[0].tolist(), torch.stack(scores.steps)))
+    return out
+
+
+def test_cpu_default_decodes_with_float16_copies_and_the_same_tokens() -> None:
+    """Runtime's CPU default multiplies one-token rows by float16 copies of the weights (the prompt stays
+    float32): the same greedy tokens as float32 on every prompt, each step's logits within HALF_LOGIT_TOLERANCE."""
+    model, _ = load_pretrained(CHECKPOINT, Runtime(device="cpu"))
+    halves = [m for m in model.llm.modules() if isinstance(m, HalfDecodeLinear)]
+    assert len(halves) == 30 * 7 + 1  # every projection of the 30 layers, and the output layer
+    assert {m.half_weight.dtype for m in halves} == {torch.float16}
+    assert {p.dtype for p in model.llm.parameters()} == {torch.float32}
+    full = greedy_decoding(Runtime(device="cpu", dtype="float32"))
+    half = greedy_decoding(Runtime(device="cpu"))
+    compared = 0
+    for (full_ids, full_logits), (half_ids, half_logits) in zip(full, half):
+        top2 = full_logits.topk(2, dim=-1).values
+        close = ((top2[:, 0] - top2[:, 1]) < 2 * HALF_LOGIT_TOLERANCE).nonzero()
+        same = int(close[0]) if len(close) else len(full_ids)  # a near-tie may go either way; stop there
+        assert half_ids[:same] == full_ids[:same]
+        steps = min(same + 1, len(full_logits), len(half_logits))  # up to the tie, both saw the same tokens
+        assert (half_logits[:steps] - full_logits[:steps]).abs().max().item() <= HALF_LOGIT_TOLERANCE
+        compared += same
+    assert compared >= 25  # measured 34 of the 60 tokens: the test cannot pass by comparing nothing

@@ -8,6 +8,7 @@ import torch
 from conftest import ASSETS, randomize_lora, tiny_config
 from ltu.chat import ChatSession
 from ltu.checkpoint import build_model, load_pretrained, save_pretrained
+from ltu.decode_weights import HalfDecodeLinear, add_half_decode_copies
 from ltu.errors import DeviceError
 from ltu.generation import GenerationSettings
 from ltu.runtime import Runtime
@@ -32,6 +33,14 @@ def test_auto_resolves_to_this_machine():
     expected = "cuda" if torch.cuda.is_available() else "cpu"
     assert Runtime().torch_device().type == expected
     assert Runtime().torch_dtype() == (torch.bfloat16 if expected == "cuda" else torch.float32)
+
+
+def test_half_decode_copies_only_for_auto_on_cpu_without_quantisation():
+    assert Runtime(device="cpu").half_decode()
+    assert Runtime(device="cpu").torch_dtype() == torch.float32
+    assert not Runtime(device="cpu", dtype="float32").half_decode()
+    assert not Runtime(device="cpu", dtype="bfloat16").half_decode()
+    assert not Runtime(device="cpu", quantization="8bit").half_decode()
 
 
 @pytest.fixture(scope="module")
@@ -74,3 +83,36 @@ def test_cpu_4bit_with_unaligned_widths_is_a_clear_error(tmp_path):
     tok.save_pretrained(tmp_path)
     with pytest.raises(DeviceError, match="divisible by 32"):
         load_llm(str(tmp_path), Runtime(device="cpu", quantization="4bit"))
+
+
+def test_cpu_default_answers_with_float16_copies_and_trains_without_them(saved):
+    model, processor = load_pretrained(saved, Runtime(device="cpu"))
+    halves = [m for m in model.llm.modules() if isinstance(m, HalfDecodeLinear)]
+    assert halves and not [m for m in model.llm.modules() if type(m) is torch.nn.Linear]
+    assert {p.dtype for p in model.llm.parameters()} == {torch.float32}
+    session = ChatSession(model, processor, ASSETS / "cat.mp3", GenerationSettings.greedy_settings(4))
+    session.answer("What is this sound?")
+    session.answer("And now?")  # a follow-up through the cache
+    assert len(session.exchanges) == 2 and all(e.answer_ids for e in session.exchanges)
+    trainable, _ = load_pretrained(saved, Runtime(device="cpu"), trainable=True)
+    assert not [m for m in trainable.llm.modules() if isinstance(m, HalfDecodeLinear)]
+
+
+def test_half_decode_copy_uses_float16_for_one_row_and_float32_for_many():
+    torch.manual_seed(0)
+    linear = torch.nn.Linear(64, 32)
+    half = HalfDecodeLinear(linear)
+    rows = torch.randn(5, 64)
+    assert torch.equal(half(rows), linear(rows))  # many rows: the float32 weight itself
+    one = rows[:1]
+    expected = torch.nn.functional.linear(one.half(), linear.weight.half()).float() + linear.bias
+    assert torch.equal(half(one), expected) and not torch.equal(half(one), linear(one))
+    assert (half(one) - linear(one)).abs().max() < 1e-2
+
+
+def test_half_decode_copies_are_skipped_above_the_size_limit():
+    llm = torch.nn.Sequential(torch.nn.Linear(64, 64), torch.nn.Linear(64, 8))
+    assert add_half_decode_copies(llm, max_bytes=100) == 0
+    assert all(type(m) is torch.nn.Linear for m in llm)
+    assert add_half_decode_copies(llm) == 2
+    assert all(isinstance(m, HalfDecodeLinear) for m in llm)

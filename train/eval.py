@@ -27,6 +27,7 @@ from ltu.errors import USER_ERROR, ConfigError, LTUError
 from ltu.generation import GenerationSettings
 from ltu.model import LTUModel
 from ltu.processor import AudioFeatures, LTUProcessor
+from ltu.cli import DTYPE_HELP
 from ltu.runtime import Runtime
 from ltu.transcribe import Transcriber, transcriber_for
 from train import scoring
@@ -149,6 +150,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--rescore", action="store_true",
                         help="score the answers already written beside --out again, without running the model")
     parser.add_argument("--device", default="auto")
+    parser.add_argument("--dtype", default="auto", help=DTYPE_HELP)
     args = parser.parse_args(argv)
     try:
         return _evaluate(args)
@@ -201,7 +203,7 @@ def _evaluate(args: argparse.Namespace) -> int:
         raise ConfigError(f"The rows of {args.data} have problems (--data-root sets the folder that relative "
                           f"audio_id paths start from):\n{report.summary()}")
     print(f"{len(rows)} rows; loading {args.checkpoint} ...", file=sys.stderr)
-    model, processor = load_pretrained(args.checkpoint, Runtime(device=args.device))
+    model, processor = load_pretrained(args.checkpoint, Runtime(device=args.device, dtype=args.dtype))
     settings = (GenerationSettings(temperature=0.1, top_p=0.95, top_k=500, repetition_penalty=1.1,
                                    max_new_tokens=args.max_new_tokens, seed=0) if args.paper_sampling
                 else GenerationSettings.greedy_settings(args.max_new_tokens))

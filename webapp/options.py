@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Mapping, Sequence
 
 from ltu.audio.length import MAX_SECONDS_CEILING, check_max_seconds
-from ltu.cli import DEFAULT_CHECKPOINT
+from ltu.cli import DEFAULT_CHECKPOINT, DTYPE_HELP
 from ltu.config import LTUConfig
 from ltu.errors import ConfigError
 from ltu.runtime import Runtime
@@ -54,7 +54,7 @@ def parse_options(argv: Sequence[str] | None = None, environ: Mapping[str, str] 
     p.add_argument("--device", default=env.get("LTU_DEVICE", d.device),
                    help="auto, cpu, cuda, cuda:N, mps [LTU_DEVICE]")
     p.add_argument("--dtype", default=env.get("LTU_DTYPE", d.dtype),
-                   help="auto, float32, bfloat16, float16 [LTU_DTYPE]")
+                   help=f"{DTYPE_HELP} [LTU_DTYPE]")
     p.add_argument("--quantization", "-q", default=env.get("LTU_QUANTIZATION", d.quantization),
                    choices=QUANTIZATION_CHOICES,
                    help="LLM weights: auto (4bit for the paper's model on a GPU, else none), none, 8bit, 4bit "

@@ -122,13 +122,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the measurements and print the table; returns the exit code."""
     import torch
 
-    from ltu.cli import DEFAULT_CHECKPOINT
+    from ltu.cli import DEFAULT_CHECKPOINT, DTYPE_HELP
 
     parser = argparse.ArgumentParser(prog="python -m ltu.serve.bench", description=__doc__.split("\n\n")[0])
     parser.add_argument("--checkpoint", "-c", default=str(DEFAULT_CHECKPOINT))
     parser.add_argument("--tiny", action="store_true", help="a tiny random model: seconds, anywhere")
     parser.add_argument("--device", default="auto")
-    parser.add_argument("--dtype", default="auto")
+    parser.add_argument("--dtype", default="auto", help=DTYPE_HELP)
     parser.add_argument("--quantization", default="none", choices=["none", "8bit", "4bit"])
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--new-tokens", type=int, default=16)

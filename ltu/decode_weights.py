@@ -1,0 +1,47 @@
+"""Half-precision copies of the LLM's weights for decoding one token at a time on a CPU.
+
+Decoding a token multiplies one row of activations by every weight matrix, so on a CPU it
+waits on reading the weights from memory. A float16 copy of each matrix halves those bytes.
+Products of many rows (the prompt, a batch) keep the float32 weights: this CPU has no
+fast float16 matrix-matrix product, and there float16 is several times slower than float32.
+Activations, norms, attention and the KV cache stay float32; only the one-row products
+read float16 weights. Measurements: README "Performance".
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+# README "Performance": the copy costs half the float32 weights' size again; above this it is not made.
+MAX_COPY_BYTES = 1 << 30
+
+
+class HalfDecodeLinear(nn.Module):
+    """A float32 linear layer that multiplies single rows with a float16 copy of its weight."""
+
+    def __init__(self, linear: nn.Linear) -> None:
+        super().__init__()
+        self.in_features, self.out_features = linear.in_features, linear.out_features
+        self.weight = linear.weight  # shared, so tied weights stay tied
+        self.bias = linear.bias
+        self.register_buffer("half_weight", linear.weight.detach().to(torch.float16), persistent=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.numel() != x.shape[-1] or x.dtype != torch.float32:  # more than one row: float32 is faster
+            return nn.functional.linear(x, self.weight, self.bias)
+        out = nn.functional.linear(x.to(torch.float16), self.half_weight).to(torch.float32)
+        return out if self.bias is None else out + self.bias
+
+
+def add_half_decode_copies(llm: nn.Module, max_bytes: int = MAX_COPY_BYTES) -> int:
+    """Give every float32 ``nn.Linear`` of ``llm`` a float16 copy for one-row products; returns how many.
+    Nothing changes when the copies would take more than ``max_bytes``."""
+    layers = [(name, module) for name, module in llm.named_modules()
+              if type(module) is nn.Linear and module.weight.dtype == torch.float32]
+    if sum(module.weight.numel() * 2 for _, module in layers) > max_bytes:
+        return 0
+    for name, module in layers:
+        parent_name, _, child = name.rpartition(".")
+        setattr(llm.get_submodule(parent_name) if parent_name else llm, child, HalfDecodeLinear(module))
+    return len(layers)
