@@ -85,7 +85,11 @@ def test_cpu_4bit_with_unaligned_widths_is_a_clear_error(tmp_path):
         load_llm(str(tmp_path), Runtime(device="cpu", quantization="4bit"))
 
 
-def test_cpu_default_answers_with_float16_copies_and_trains_without_them(saved):
+def test_cpu_default_answers_with_float16_copies_and_trains_without_them(saved, monkeypatch):
+    import ltu.decode_weights
+
+    assert not [m for m in load_pretrained(saved)[0].llm.modules() if isinstance(m, HalfDecodeLinear)]  # too small
+    monkeypatch.setattr(ltu.decode_weights, "MIN_WEIGHT_BYTES", 0)
     model, processor = load_pretrained(saved, Runtime(device="cpu"))
     halves = [m for m in model.llm.modules() if isinstance(m, HalfDecodeLinear)]
     assert halves and not [m for m in model.llm.modules() if type(m) is torch.nn.Linear]
@@ -110,9 +114,10 @@ def test_half_decode_copy_uses_float16_for_one_row_and_float32_for_many():
     assert (half(one) - linear(one)).abs().max() < 1e-2
 
 
-def test_half_decode_copies_are_skipped_above_the_size_limit():
-    llm = torch.nn.Sequential(torch.nn.Linear(64, 64), torch.nn.Linear(64, 8))
-    assert add_half_decode_copies(llm, max_bytes=100) == 0
+def test_half_decode_copies_are_skipped_outside_the_size_limits():
+    llm = torch.nn.Sequential(torch.nn.Linear(64, 64), torch.nn.Linear(64, 8))  # 18,432 bytes of float32 weights
+    assert add_half_decode_copies(llm) == 0  # under MIN_WEIGHT_BYTES: cached, nothing to gain
+    assert add_half_decode_copies(llm, min_weight_bytes=0, max_bytes=100) == 0
     assert all(type(m) is torch.nn.Linear for m in llm)
-    assert add_half_decode_copies(llm) == 2
+    assert add_half_decode_copies(llm, min_weight_bytes=0) == 2
     assert all(isinstance(m, HalfDecodeLinear) for m in llm)
