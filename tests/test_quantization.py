@@ -13,6 +13,8 @@ of the dequantisation, garbage weights) fails them.
 
 from __future__ import annotations
 
+from typing import Any, Iterator
+
 import pytest
 import torch
 from transformers import LogitsProcessor, LogitsProcessorList
@@ -41,14 +43,17 @@ HALF_STEPS = 24
 LIMITS = {"8bit": (0.5, 0.4, 0.8), "4bit": (0.2, 2.5, 0.4)}
 
 
-def next_token_logits(runtime: Runtime) -> tuple[torch.Tensor, torch.nn.Module]:
-    model, processor = load_pretrained(CHECKPOINT, runtime)
-    rows = []
+def prompt_inputs(processor: Any) -> Iterator[Any]:
+    """The collated model inputs of every prompt in PROMPTS."""
     for clip, question in PROMPTS:
         features = processor.audio_features(ASSETS / f"{clip}.mp3")
-        segment = processor.first_turn(Turn(question), features.num_tokens)
-        with torch.no_grad():
-            rows.append(model(**processor.collate([segment], [features]).as_kwargs()).logits[0, -1].float())
+        yield processor.collate([processor.first_turn(Turn(question), features.num_tokens)], [features])
+
+
+def next_token_logits(runtime: Runtime) -> tuple[torch.Tensor, torch.nn.Module]:
+    model, processor = load_pretrained(CHECKPOINT, runtime)
+    with torch.no_grad():
+        rows = [model(**inputs.as_kwargs()).logits[0, -1].float() for inputs in prompt_inputs(processor)]
     return torch.stack(rows), model
 
 
@@ -94,12 +99,10 @@ def greedy_decoding(runtime: Runtime) -> list[tuple[list[int], torch.Tensor]]:
     model, processor = load_pretrained(CHECKPOINT, runtime)
     settings = GenerationSettings.greedy_settings(HALF_STEPS)
     out = []
-    for clip, question in PROMPTS:
-        features = processor.audio_features(ASSETS / f"{clip}.mp3")
-        segment = processor.first_turn(Turn(question), features.num_tokens)
+    for inputs in prompt_inputs(processor):
         scores = _Scores()
         with torch.no_grad():
-            ids = model.generate(processor.collate([segment], [features]), settings, [processor.eos_id], processor.pad_id,
+            ids = model.generate(inputs, settings, [processor.eos_id], processor.pad_id,
                                  logits_processor=LogitsProcessorList([scores]))
         out.append((ids[0].tolist(), torch.stack(scores.steps)))
     return out
