@@ -23,6 +23,7 @@ from typing import Any, Callable, Iterator, Sequence
 
 import torch
 
+from ltu import model_thread
 from ltu.audio.length import context_overflow, require_whole
 from ltu.errors import LTUError
 from ltu.generation import GenerationSettings
@@ -118,7 +119,7 @@ def answer_questions(model: LTUModel, processor: LTUProcessor, questions: Sequen
         for index, question in zip(indices[start:start + chunk_rows], questions[start:start + chunk_rows]):
             row_settings = question.settings or settings
             try:
-                clip = clip_of(question)
+                clip = model_thread.call(model.audio_device, clip_of, question)
                 segment = prompt(processor, question, clip)
                 if context and len(segment) + row_settings.max_new_tokens > context:
                     seconds = clip.audio.seconds if clip is not None and clip.audio is not None else 0.0
@@ -132,7 +133,8 @@ def answer_questions(model: LTUModel, processor: LTUProcessor, questions: Sequen
             yield failed
         ready.sort(key=lambda item: (repr(item[3]), len(item[1])))  # same settings together, then by length
         for batch in _batches(ready, batch_size):
-            answers = generate(model, processor, [b[1] for b in batch], [b[2] for b in batch], batch[0][3])
+            answers = model_thread.call(model.audio_device, generate, model, processor, [b[1] for b in batch],
+                                        [b[2] for b in batch], batch[0][3])
             yield [Result(b[0], answer) for b, answer in zip(batch, answers)]
 
 

@@ -35,6 +35,8 @@ from typing import Any, Callable, Iterator, Sequence
 import numpy as np
 import torch
 
+from ltu import model_thread
+
 QUESTIONS = ("What do you hear?", "Is it loud?", "Where might this be?", "What could be making it?",
              "Describe it in one sentence.")
 SAMPLE_RATE = 16_000
@@ -165,7 +167,8 @@ def bench_decode(model: Any, processor: Any, clip: Path, new_tokens: int) -> lis
     def generate(tokens: int) -> float:
         config.min_new_tokens = config.max_new_tokens = tokens  # decode the full length, like a long answer
         with torch.no_grad():
-            return median_time(lambda: model.llm.generate(ids, generation_config=config), 1)
+            return model_thread.call(model.audio_device, median_time,
+                                     lambda: model.llm.generate(ids, generation_config=config), 1)
 
     short, full = generate(2), generate(new_tokens)
     # Per-call set-up and prefill cancel out; on a tiny model the difference can drown in timing noise.
@@ -259,15 +262,18 @@ def run(args: argparse.Namespace) -> list[Row]:
         clips = {s: test_clip(folder, s) for s in CLIP_SECONDS}
         turn_clip = test_clip(folder, TURN_CLIP_SECONDS, seed=1)
         short = [test_clip(folder, 5.0 + i % 3, seed=10 + i) for i in range(8 if args.quick else 16)]
-        rows = bench_frontend(processor, clips, repeat)
-        rows += bench_encoder(model, processor, clips[CLIP_SECONDS[0]], repeat)
+        # what the library computes on the model thread (ltu.model_thread) is timed there too
+        rows = model_thread.call(device, bench_frontend, processor, clips, repeat)
+        rows += model_thread.call(device, bench_encoder, model, processor, clips[CLIP_SECONDS[0]], repeat)
         rows += bench_turns(model, processor, turn_clip, new_tokens)
         rows += bench_decode(model, processor, clips[CLIP_SECONDS[0]], 24 if args.quick else 128)
         rows += bench_batches(model, processor, short, new_tokens)
         if not args.tiny:  # training keeps the adapter apart, so it gets the model as training loads it
             del model
-            model, processor = load(args, trainable=True)
-        rows += bench_training(model, processor, clips[CLIP_SECONDS[0]], 2 if args.quick else 8, repeat)
+            model, processor = model_thread.call(device, load, args, True)
+        # on the model thread too: a second thread with its own OpenMP pool would slow both (ltu.model_thread)
+        rows += model_thread.call(device, bench_training, model, processor, clips[CLIP_SECONDS[0]],
+                                  2 if args.quick else 8, repeat)
     rows.append(Row("peak memory", peak_memory_mb(device), "MiB", "RSS" if device.type == "cpu" else "allocated"))
     return rows
 

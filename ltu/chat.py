@@ -21,6 +21,7 @@ import torch
 from transformers import DynamicCache, StoppingCriteria, StoppingCriteriaList
 from transformers.generation.streamers import BaseStreamer
 
+from ltu import model_thread
 from ltu.audio.length import context_overflow
 from ltu.errors import LTUError
 from ltu.generation import GenerationSettings
@@ -65,13 +66,11 @@ class ChatSession:
         self.max_context = max_context or _context_length(model)
         self.exchanges: list[Exchange] = []
         self.notices: list[str] = []
-        self.clip: AudioFeatures | None = processor.audio_features(audio) if audio is not None else None
-        if transcriber == "auto":
-            transcriber = transcriber_for(model.config)
-        self.transcriber = transcriber
-        if self.clip is not None and transcriber is not None:
-            self.clip.transcript = transcriber.heard(self.clip.audio.samples)
-        self.audio_embeds = self._encode_clip()  # (N, H), computed once per session
+        self.transcriber = transcriber_for(model.config) if transcriber == "auto" else transcriber
+        self.clip: AudioFeatures | None = None
+        self.audio_embeds: torch.Tensor | None = None  # (N, H), computed once per session
+        if audio is not None:
+            self.clip, self.audio_embeds = self._prepare(audio)
         self._cache = DynamicCache()
         self._cached_ids: list[int] = []  # the tokens whose keys/values are in the cache
         self.last_prompt: Segment | None = None  # what the LLM saw for the latest question
@@ -90,10 +89,7 @@ class ChatSession:
 
     def add_clip(self, audio: AudioSource) -> None:
         """Give another clip with the next question ("Now listen to this one: how does it differ?")."""
-        features = self.processor.audio_features(audio)
-        if self.transcriber is not None:
-            features.transcript = self.transcriber.heard(features.audio.samples)
-        self.add_clip_encoded(features, self._encode(features))
+        self.add_clip_encoded(*self._prepare(audio))
 
     def add_clip_encoded(self, features: AudioFeatures, audio_embeds: torch.Tensor) -> None:
         """``add_clip`` for a clip decoded and encoded before; both are only read. A session without audio
@@ -186,13 +182,10 @@ class ChatSession:
             raise TypeError(f"settings must be GenerationSettings, got {type(settings).__name__}.")
         return settings
 
-    def _encode_clip(self) -> torch.Tensor | None:
-        return self._encode(self.clip) if self.clip is not None else None
-
-    def _encode(self, clip: AudioFeatures) -> torch.Tensor:
-        tokens = torch.tensor(clip.window_tokens, dtype=torch.long)
-        with torch.no_grad():
-            return self.model.audio_embeddings(clip.features, tokens)  # (N, H)
+    def _prepare(self, audio: AudioSource) -> tuple[AudioFeatures, torch.Tensor]:
+        """Decode, transcribe and encode a clip (on the model thread for a CPU model)."""
+        return model_thread.call(self.model.audio_device, prepare_clip, self.model, self.processor, audio,
+                                 self.transcriber)
 
     def _audio(self, clip: TurnClip | None) -> tuple[AudioFeatures | None, torch.Tensor | None]:
         """Every clip in the prompt as one (for the token-count check) and their embeddings in prompt order."""
@@ -210,15 +203,15 @@ class ChatSession:
         self.last_prompt = segment
         self._reuse_cache(segment.ids)
         everything, audio_embeds = self._audio(clip)
-        inputs = self.processor.collate([segment], [everything]).to(self.model.audio_device)
         beams = settings.num_beams > 1
-        cache = copy.deepcopy(self._cache) if beams else self._cache  # beam search reshapes the cache
         stop = threading.Event()
         stream = _TokenStream()
         result: dict[str, object] = {}
 
-        def run() -> None:
+        def run() -> None:  # on the model thread for a CPU model (ltu.model_thread), while this one streams
             try:
+                inputs = self.processor.collate([segment], [everything]).to(self.model.audio_device)
+                cache = copy.deepcopy(self._cache) if beams else self._cache  # beam search reshapes the cache
                 result["ids"] = self.model.generate(
                     inputs, settings, [self.processor.eos_id], self.processor.pad_id, audio_embeds=audio_embeds,
                     past_key_values=cache, streamer=None if beams else stream,
@@ -228,8 +221,7 @@ class ChatSession:
             finally:
                 stream.end()
 
-        worker = threading.Thread(target=run, daemon=True)
-        worker.start()
+        worker = model_thread.begin(self.model.audio_device, run)
         streamed: list[int] = []
         shown = ""
         try:
@@ -241,7 +233,7 @@ class ChatSession:
                     shown = text
         except GeneratorExit:  # the caller stopped reading: stop the model, keep what it said
             stop.set()
-            worker.join()
+            worker.result()
             if "ids" in result:
                 self._record(turn, segment.ids, result["ids"], stopped=True, beams=beams, clip=clip)  # type: ignore[arg-type]
             else:
@@ -249,7 +241,7 @@ class ChatSession:
             raise
         finally:
             stop.set()
-            worker.join()
+            worker.result()
         if "error" in result:
             self._forget_cache()  # a failure mid-prefill can leave the cache half-filled
             raise result["error"]  # type: ignore[misc]
@@ -339,6 +331,17 @@ class _StopWhenSet(StoppingCriteria):
 
     def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor, **kwargs: object) -> torch.Tensor:
         return torch.full((input_ids.shape[0],), self.event.is_set(), dtype=torch.bool, device=input_ids.device)
+
+
+def prepare_clip(model: LTUModel, processor: LTUProcessor, audio: AudioSource,
+                 transcriber: Transcriber | None) -> tuple[AudioFeatures, torch.Tensor]:
+    """A clip decoded, transcribed (when there is a transcriber) and encoded: its features and (N, H) embeddings."""
+    features = processor.audio_features(audio)
+    if transcriber is not None:
+        features.transcript = transcriber.heard(features.audio.samples)
+    tokens = torch.tensor(features.window_tokens, dtype=torch.long)
+    with torch.no_grad():
+        return features, model.audio_embeddings(features.features, tokens)
 
 
 def _with_transcript(turn: Turn, clip: TurnClip | None) -> Turn:

@@ -28,6 +28,7 @@ from ltu.decode_weights import add_half_decode_copies
 from ltu.encoders import build_encoder
 from ltu.errors import CheckpointError, hub_fetch_failed
 from ltu.files import STAGING_TAG, staged_folder
+from ltu import model_thread
 from ltu.model import LTUModel
 from ltu.processor import LTUProcessor
 from ltu.runtime import Runtime, load_llm
@@ -91,7 +92,15 @@ def audio_state_dict(model: LTUModel) -> dict[str, torch.Tensor]:
 def load_pretrained(source: str | Path, runtime: Runtime = Runtime(), *, trainable: bool = False,
                     llm: str | None = None, max_seconds: float | None = None) -> tuple[LTUModel, LTUProcessor]:
     """Load a checkpoint folder or Hugging Face repo id; ``llm`` overrides the base LLM location and
-    ``max_seconds`` the longest clip the front end keeps (``ltu.audio.length``)."""
+    ``max_seconds`` the longest clip the front end keeps (``ltu.audio.length``). For inference on a CPU the
+    loading runs on the model thread (``ltu.model_thread``), as every later computation for answers does."""
+    if trainable:
+        return _load(source, runtime, trainable, llm, max_seconds)
+    return model_thread.call(runtime.torch_device(), _load, source, runtime, trainable, llm, max_seconds)
+
+
+def _load(source: str | Path, runtime: Runtime, trainable: bool, llm: str | None,
+          max_seconds: float | None) -> tuple[LTUModel, LTUProcessor]:
     folder = resolve_checkpoint(source)
     config = with_max_seconds(LTUConfig.load(folder / CONFIG_FILE), max_seconds)
     if llm is not None:

@@ -11,9 +11,8 @@ import threading
 from collections import OrderedDict
 from typing import Literal
 
-import torch
-
-from ltu.chat import TurnClip
+from ltu import model_thread
+from ltu.chat import TurnClip, prepare_clip
 from ltu.model import LTUModel
 from ltu.processor import AudioSource, LTUProcessor
 from ltu.transcribe import Transcriber, transcriber_for
@@ -50,13 +49,8 @@ class ClipStore:
 
     def encode(self, source: AudioSource) -> TurnClip:
         """Decode, transcribe (when there is a transcriber) and encode a clip, without keeping it."""
-        features = self.processor.audio_features(source)
-        if self.transcriber is not None:
-            features.transcript = self.transcriber.heard(features.audio.samples)
-        tokens = torch.tensor(features.window_tokens, dtype=torch.long)
-        with torch.no_grad():
-            embeds = self.model.audio_embeddings(features.features, tokens)  # (N, H)
-        return TurnClip(features, embeds)
+        return TurnClip(*model_thread.call(self.model.audio_device, prepare_clip, self.model, self.processor, source,
+                                           self.transcriber))
 
     def __len__(self) -> int:
         return len(self._clips)
