@@ -240,3 +240,19 @@ def test_trained_files_are_readable_as_the_umask_allows(toy, tmp_path):
     assert any(p.suffix == ".safetensors" for p in saved)
     modes = {str(p.relative_to(out)): oct(p.stat().st_mode & 0o777) for p in saved}
     assert set(modes.values()) == {"0o644"}, modes  # safetensors alone writes 0o600
+
+
+def test_augmented_copies_are_read_by_rows_and_change_the_run(toy, tmp_path):
+    from train.data import row_copy
+
+    plain = run(build_train_config(settings(toy, tmp_path / "plain", max_steps=3, cache_dir=str(tmp_path / "c"))))
+    augmented = run(build_train_config(settings(toy, tmp_path / "aug", max_steps=3, augment_copies=1,
+                                                cache_dir=str(tmp_path / "c"))))
+    rows = json.loads((toy / "train.json").read_text())
+    copies_read = {row["audio_id"] for i, row in enumerate(rows) if row_copy(i, 1) == 1}
+    entries = [p for p in (tmp_path / "c").rglob("*.pt")]
+    assert len(entries) == len(ANIMALS) + len(copies_read)  # the clips, and the copies some row reads
+    assert losses(tmp_path / "plain") != losses(tmp_path / "aug")
+    assert trainable_weights(plain).keys() == trainable_weights(augmented).keys()
+    with pytest.raises(Exception, match="augment_copies"):
+        build_train_config(settings(toy, tmp_path / "bad", augment_copies=-1))

@@ -169,3 +169,26 @@ def test_the_features_folder_does_not_depend_on_the_transcriber(tiny_llm, tmp_pa
     assert found.folder == legacy
     found.get(wav)
     assert found.computed == 0
+
+
+def test_augmented_copies_are_cached_apart_and_keep_the_clips_transcript(tiny_llm, tmp_path):
+    import torch
+
+    wav, config = _clip_and_config(tiny_llm, tmp_path)
+    listener = CountingTranscriber()
+    cache = _cache(tmp_path / "cache", config, listener)
+    clip, copies = cache.get(wav), [cache.get(wav, copy) for copy in (1, 2)]
+    assert listener.calls == 1 and all(c.transcript == clip.transcript for c in copies)  # heard once, shared
+    assert not torch.equal(copies[0].encoded, clip.encoded) and not torch.equal(copies[0].encoded, copies[1].encoded)
+    assert len(list(cache.folder.glob("*.pt"))) == 3 and cache.computed == 3
+    again = _cache(tmp_path / "cache", config, listener)
+    assert torch.equal(again.get(wav, 1).encoded, copies[0].encoded) and again.computed == 0  # read back
+
+
+def test_each_row_reads_the_clip_or_one_copy_spread_evenly():
+    from train.data import row_copy
+
+    assert {row_copy(i, 0) for i in range(50)} == {0}
+    picks = Counter(row_copy(i, 2) for i in range(3000))
+    assert set(picks) == {0, 1, 2} and min(picks.values()) > 900  # about a third each
+    assert [row_copy(i, 2) for i in range(20)] == [row_copy(i, 2) for i in range(20)]  # the same on every run

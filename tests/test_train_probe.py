@@ -6,7 +6,7 @@ import random
 
 import torch
 
-from train.probe import fit_probe, score, table
+from train.probe import COPY_MARK, fit_probe, score, table
 
 
 def _clusters(n: int, seed: int, shift: float = 4.0) -> tuple[torch.Tensor, list[str]]:
@@ -56,3 +56,22 @@ def test_score_reports_each_layer_on_each_heldout_split():
     assert "is_speech/heldout" not in rows[0]  # one class only in training: nothing to fit
     text = table(rows)
     assert "| input |" in text and "| 1 (output) |" in text
+
+
+def test_augmented_copies_join_only_the_training_side():
+    clips, pooled = {}, {}
+    classes = ("dog", "bell", "rain")
+    g = torch.Generator().manual_seed(7)
+    for split, seed in (("train", 0), ("heldout", 1), ("heldout_sources", 2)):
+        x, y = _clusters(60, seed)
+        for i, label in enumerate(y):
+            name = f"{split}-{i}"
+            clips[name] = {"split": split, "labels": {"category": label, "is_music": False, "is_speech": False}}
+            pooled[name] = x[i].unsqueeze(0)
+            if split == "train":  # copies that look like the next class: they must pull the probe off
+                for copy in range(3):
+                    wrong = torch.randn(8, generator=g)
+                    wrong[(classes.index(label) + 1) % 3] += 4.0
+                    pooled[f"{name}{COPY_MARK}{copy}"] = wrong.unsqueeze(0)
+    assert score(pooled, clips)[0]["category/heldout_sources"] > 0.9  # copies are left out unless asked for
+    assert score(pooled, clips, copies=3)[0]["category/heldout_sources"] < 0.5

@@ -44,6 +44,9 @@ class TrainConfig:
     skip_bad_rows: bool = False  # otherwise a validation report stops the run
     cache_dir: str | None = None  # feature cache (default: <data folder>/.ltu-cache)
     transcripts: bool = True  # fill empty input fields with the model's transcriber (if its config names one)
+    # train.augment: copies of every clip sent through a random recording chain (cached like the clip); each
+    # training row reads the clip or one of its copies, chosen by the row, with the clip's own transcript
+    augment_copies: int = 0
     shuffle: bool = True
     # --- machine
     device: Literal["auto", "cpu", "cuda"] = "auto"  # auto: CUDA when present (accelerate launch picks the GPU)
@@ -76,7 +79,7 @@ class TrainConfig:
         for name in ("lr", "epochs"):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"{name} must be above 0, not {getattr(self, name)}.")
-        for name in ("max_steps", "warmup_steps", "weight_decay", "max_grad_norm", "save_every"):
+        for name in ("max_steps", "warmup_steps", "weight_decay", "max_grad_norm", "save_every", "augment_copies"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"{name} must not be negative, not {getattr(self, name)}.")
 

@@ -22,6 +22,7 @@ from ltu.model import LTUModel
 from ltu.processor import AudioFeatures, LTUProcessor, Segment
 from ltu.prompt import Turn
 from ltu.transcribe import Transcriber
+from train.augment import COPY_MARK, VERSION as AUGMENT_VERSION, augmented_copy
 
 ROW_FIELDS = ("instruction", "input", "audio_id", "dataset", "task", "output")
 REQUIRED_FIELDS = ("instruction", "audio_id", "output")
@@ -132,10 +133,12 @@ class FeatureCache:
             self.transcripts = _transcriber_folder(root / TRANSCRIPTS_FOLDER, transcriber)
         self.computed = 0  # clips this object computed (not found in the folder)
 
-    def get(self, path: Path) -> AudioFeatures:
-        """Features for ``path``, computed once; raises AudioError for unusable audio."""
+    def get(self, path: Path, copy: int = 0) -> AudioFeatures:
+        """Features for ``path`` (``copy`` > 0: for that augmented copy of it, ``train.augment``; it gets the
+        clip's own transcript), computed once; raises AudioError for unusable audio."""
         content = _file_digest(path)
-        target = self.folder / f"{content}.pt"
+        name = content if copy == 0 else f"{content}{COPY_MARK}{AUGMENT_VERSION}-{copy}"
+        target = self.folder / f"{name}.pt"
         if target.is_file():
             stored = torch.load(target, weights_only=True)
             clip = AudioFeatures(stored.get("features"), stored["window_tokens"].tolist(), encoded=stored.get("encoded"),
@@ -148,8 +151,14 @@ class FeatureCache:
             return clip
         self.computed += 1
         clip = self.processor.audio_features(path)
+        if copy:
+            rate = self.model.config.frontend.sample_rate
+            original = clip
+            clip = self.processor.audio_features((rate, augmented_copy(original.audio.samples, name, rate)))
+        else:
+            original = clip
         if self.transcripts is not None:
-            clip.transcript = self._transcript(content, lambda: clip.audio.samples)
+            clip.transcript = self._transcript(content, lambda: original.audio.samples)
         stored = {"window_tokens": torch.tensor(clip.window_tokens)}
         if self.frozen:
             with torch.no_grad():
@@ -251,17 +260,18 @@ def stop_on_problems(report: ValidationReport, skip_bad_rows: bool, what: str = 
 
 def prepare_dataset(rows: list[dict[str, Any]], root: Path, cache: FeatureCache, processor: LTUProcessor, *,
                     train_on_inputs: bool, max_text_tokens: int, skip_bad_rows: bool,
-                    report: ValidationReport | None = None,
+                    report: ValidationReport | None = None, copies: int = 0,
                     progress: Callable[[Iterable], Iterable] = lambda x: x) -> tuple[QADataset, ValidationReport]:
     """Validate rows (unless ``report`` holds ``check_rows``' result), compute or load their clips, tokenise;
-    stop on problems unless told to skip."""
+    stop on problems unless told to skip. ``copies``: each row reads its clip or one of that many augmented
+    copies of it (``row_copy``)."""
     report = report if report is not None else check_rows(rows, root)
     stop_on_problems(report, skip_bad_rows)
-    clips: dict[Path, AudioFeatures] = {}
-    paths = sorted({audio_path(r, root) for i, r in enumerate(rows) if i not in report.bad_rows})
-    for path in progress(paths):
+    clips: dict[tuple[Path, int], AudioFeatures] = {}
+    wanted = sorted({(audio_path(r, root), row_copy(i, copies)) for i, r in enumerate(rows) if i not in report.bad_rows})
+    for path, copy in progress(wanted):
         try:
-            clips[path] = cache.get(path)
+            clips[path, copy] = cache.get(path, copy)
         except AudioError as err:
             for i, row in enumerate(rows):
                 if i not in report.bad_rows and audio_path(row, root) == path:
@@ -271,12 +281,20 @@ def prepare_dataset(rows: list[dict[str, Any]], root: Path, cache: FeatureCache,
     for i, row in enumerate(rows):
         if i in report.bad_rows:
             continue
-        clip = clips[audio_path(row, root)]
+        clip = clips[audio_path(row, root), row_copy(i, copies)]
         turn = Turn(row["instruction"], row.get("input") or clip.transcript)
         segment = processor.training_example(turn, row["output"], clip.num_tokens,
                                              train_on_inputs=train_on_inputs, max_text_tokens=max_text_tokens)
         examples.append((segment, clip))
     return QADataset(examples), report
+
+
+def row_copy(index: int, copies: int) -> int:
+    """Which version of its clip row ``index`` reads: 0 (the clip) or an augmented copy 1..``copies``, spread
+    evenly by a hash of the index, so it is the same in every run and on resume."""
+    if copies == 0:
+        return 0
+    return int(hashlib.sha256(str(index).encode()).hexdigest()[:8], 16) % (copies + 1)
 
 
 def _file_digest(path: Path) -> str:

@@ -1,6 +1,7 @@
 """How much a frozen Whisper encoder's layers know about sound classes on sources never trained on.
 
     python -m train.probe --data data/ltu-small [--model train/configs/ltu_small/model.json] [--out probe.json]
+                          [--augment N]
 
 For every clip of the training and held-out splits it pools each hidden state of the encoder
 (the embedded input, then the output of every layer; the last one after the final norm, as
@@ -10,7 +11,9 @@ regression) for the coarse class, "is it music" and "is it speech", and scores i
 held-out recordings and the held-out sources. A linear probe is a rough ceiling for what the
 projector can pass on: when it fails on unseen sources, training the LLM longer will not fix
 it, and other data or another layer is what to change (``docs/encoders.md``).
-Pooled features are kept in ``<data>-cache/probe/`` so a second run only fits.
+Pooled features are kept in ``<data>-cache/probe/`` so a second run only fits. ``--augment N`` adds N copies
+of every training clip sent through a random recording chain (``train.augment``) to the probe's training
+side, and prints the table with and without them: whether such copies help on unseen sources.
 """
 
 from __future__ import annotations
@@ -24,6 +27,8 @@ from pathlib import Path
 from typing import Any, Sequence
 
 import torch
+
+from train.augment import COPY_MARK, VERSION as AUGMENT_VERSION, augmented_copy
 
 SPLITS = ("train", "heldout", "heldout_sources")  # fitted on the first, scored on the others
 TARGETS = ("category", "is_music", "is_speech")  # metadata labels; clips without one (mixtures) are skipped
@@ -57,10 +62,10 @@ def fit_probe(train_x: torch.Tensor, train_y: Sequence[Any], test_x: torch.Tenso
         return [classes[i] for i in linear(b).argmax(1).tolist()]
 
 
-def pooled_layers(model: Any, processor: Any, path: Path) -> torch.Tensor:
+def pooled_layers(model: Any, processor: Any, source: Any) -> torch.Tensor:
     """``(hidden states, 2 * width)``: mean and standard deviation of each hidden state over the real frames."""
     encoder = model.encoder
-    clip = processor.audio_features(path)
+    clip = processor.audio_features(source)
     features = clip.features.to(encoder.encoder.conv1.weight.dtype)
     states = encoder.encoder(input_features=features, output_hidden_states=True).hidden_states
     pooled = []
@@ -70,13 +75,12 @@ def pooled_layers(model: Any, processor: Any, path: Path) -> torch.Tensor:
     return torch.stack(pooled).float()
 
 
-def collect(model_config: Path, data: Path, store: Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+def collect(model_config: Path, data: Path, store: Path,
+            augment: int = 0) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
     """Pooled hidden states of every clip of ``SPLITS`` (read from ``store`` when computed before) and the
-    clips' metadata."""
-    from ltu.checkpoint import build_model
+    clips' metadata; with ``augment``, also of that many augmented copies of each training clip, keyed
+    ``<clip>~<copy>``."""
     from ltu.config import LTUConfig
-    from ltu.runtime import Runtime
-    from train.data import audio_path
 
     config = LTUConfig.load(model_config)
     if config.encoder.kind != "whisper":
@@ -85,25 +89,44 @@ def collect(model_config: Path, data: Path, store: Path) -> tuple[dict[str, torc
              if v["split"] in SPLITS}
     encoder = {k: v for k, v in config.encoder.__dict__.items() if k != "hidden_layer"}  # every layer is pooled
     key = hashlib.sha256(json.dumps(encoder, sort_keys=True, default=str).encode()).hexdigest()[:16]
-    target = store / f"{key}.pt"
+    pooled = _pool(config, data, store / f"{key}.pt", {c: None for c in sorted(clips)})
+    if augment:
+        training = [c for c in sorted(clips) if clips[c]["split"] == "train"]
+        copies = {f"{c}{COPY_MARK}{i}": c for c in training for i in range(augment)}
+        pooled.update(_pool(config, data, store / f"{key}-augment-{AUGMENT_VERSION}.pt", copies))
+    return pooled, clips
+
+
+def _pool(config: Any, data: Path, target: Path, wanted: dict[str, str | None]) -> dict[str, torch.Tensor]:
+    """Pooled hidden states for ``wanted`` (key -> the clip to augment, or None for the clip itself), kept in
+    ``target`` with whatever it held before."""
+    from ltu.checkpoint import build_model
+    from ltu.runtime import Runtime
+    from train.data import audio_path
+
     pooled: dict[str, torch.Tensor] = torch.load(target, weights_only=True) if target.is_file() else {}
-    todo = [c for c in sorted(clips) if c not in pooled]
+    todo = [k for k in wanted if k not in pooled]
     if todo:
         model, processor = build_model(config, Runtime(device="cpu", dtype="float32"), trainable=True)
         model.eval()
         started = time.perf_counter()
         with torch.no_grad():
-            for i, audio_id in enumerate(todo, 1):
-                pooled[audio_id] = pooled_layers(model, processor, audio_path({"audio_id": audio_id}, data)).half()
+            for i, key in enumerate(todo, 1):
+                source: Any = audio_path({"audio_id": wanted[key] or key}, data)
+                if wanted[key] is not None:
+                    rate = config.frontend.sample_rate
+                    source = (rate, augmented_copy(processor.load_audio(source).samples, key, rate))
+                pooled[key] = pooled_layers(model, processor, source).half()
                 if i % PROGRESS_EVERY == 0 or i == len(todo):
                     print(f"{i}/{len(todo)} clips pooled, {time.perf_counter() - started:.0f} s", flush=True)
-        store.mkdir(parents=True, exist_ok=True)
+        target.parent.mkdir(parents=True, exist_ok=True)
         torch.save(pooled, target)
-    return pooled, clips
+    return pooled
 
 
-def score(pooled: dict[str, torch.Tensor], clips: dict[str, Any]) -> list[dict[str, Any]]:
-    """One row per hidden state: the probe's accuracy per target on each held-out split."""
+def score(pooled: dict[str, torch.Tensor], clips: dict[str, Any], copies: int = 0) -> list[dict[str, Any]]:
+    """One row per hidden state: the probe's accuracy per target on each held-out split; ``copies`` augmented
+    copies of each training clip join the training side."""
     layers = next(iter(pooled.values())).shape[0]
     rows = []
     for layer in range(layers):
@@ -111,6 +134,9 @@ def score(pooled: dict[str, torch.Tensor], clips: dict[str, Any]) -> list[dict[s
         for name in TARGETS:
             chosen = {s: [(pooled[c][layer].float(), v["labels"][name]) for c, v in clips.items()
                           if v["split"] == s and v["labels"].get(name) is not None] for s in SPLITS}
+            chosen["train"] += [(pooled[f"{c}{COPY_MARK}{i}"][layer].float(), v["labels"][name])
+                                for c, v in clips.items() if v["split"] == "train" and v["labels"].get(name) is not None
+                                for i in range(copies)]
             train = chosen["train"]
             for split in SPLITS[1:]:
                 if not chosen[split] or len({y for _, y in train}) < 2:
@@ -140,13 +166,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--data", type=Path, required=True, help="a folder made by train.builder")
     parser.add_argument("--model", type=Path, default=Path("train/configs/ltu_small/model.json"))
     parser.add_argument("--out", type=Path, help="also write the rows as JSON here")
+    parser.add_argument("--augment", type=int, default=0,
+                        help="augmented copies of each training clip for the probe's training side (train.augment)")
     args = parser.parse_args(argv)
     store = args.data.parent / f"{args.data.name}-cache" / "probe"
-    pooled, clips = collect(args.model, args.data, store)
+    pooled, clips = collect(args.model, args.data, store, args.augment)
     rows = score(pooled, clips)
     print(table(rows))
+    result: dict[str, Any] = {"rows": rows}
+    if args.augment:
+        result["augmented"] = score(pooled, clips, args.augment)
+        print(f"\nwith {args.augment} augmented cop{'y' if args.augment == 1 else 'ies'} of each training clip:")
+        print(table(result["augmented"]))
     if args.out:
-        args.out.write_text(json.dumps(rows, indent=1))
+        args.out.write_text(json.dumps(result if args.augment else rows, indent=1))
     return 0
 
 

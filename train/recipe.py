@@ -311,7 +311,7 @@ def _datasets(cfg: TrainConfig, model: LTUModel, processor: LTUProcessor, files:
     progress = lambda items: tqdm(items, desc="audio features", dynamic_ncols=True, mininterval=1.0)  # noqa: E731
     data, report = prepare_dataset(rows, root, cache, processor, train_on_inputs=cfg.train_on_inputs,
                                    max_text_tokens=cfg.max_text_tokens, skip_bad_rows=cfg.skip_bad_rows,
-                                   report=report, progress=progress)
+                                   report=report, copies=cfg.augment_copies, progress=progress)
     if not report.ok:
         say(f"skipped {len(report.bad_rows)} bad rows:\n{report.summary()}")
     eval_data = None

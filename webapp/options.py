@@ -34,7 +34,7 @@ class ServeOptions:
     host: str = "127.0.0.1"
     port: int = 7860
     share: bool = False  # a public *.gradio.live link (needs network access to Gradio's tunnel)
-    concurrency: int = 1  # answers generated at the same time (one model is shared)
+    concurrency: int = 1  # answers generated at the same time (one model is shared; a CPU model computes one at a time)
     max_queue: int = 16  # requests waiting beyond that; more are turned away with a message
     max_seconds: float | None = None  # the longest clip the model hears; None: the checkpoint's frontend.max_seconds
 

@@ -19,7 +19,9 @@ class ServeConfig:
     port: int = 8000  # vLLM's default, so clients written for it connect unchanged
     model_name: str = "ltu"  # the id GET /v1/models lists and requests name in "model"
     api_key: str | None = None  # None: no auth (fine on localhost); else "Authorization: Bearer <key>"
-    max_concurrent: int = 1  # answers generated at the same time; one model, so one is the fastest per answer
+    # answers generated at the same time; one model, so one is the fastest per answer (a CPU model computes them
+    # one after another on its own thread anyway, ltu.model_thread; on CUDA they interleave)
+    max_concurrent: int = 1
     max_queue: int = 8  # requests allowed to wait for a slot; beyond that the server answers 429
     max_body_mb: float = 25.0  # OpenAI's own upload limit for audio; bigger requests get 413
     max_sessions: int = 32  # conversations kept for follow-ups (least recently used go first)
