@@ -22,13 +22,13 @@ from peft import LoraConfig, PeftModel, get_peft_model, set_peft_model_state_dic
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
+from ltu import model_thread
 from ltu.audio.length import with_max_seconds
 from ltu.config import LTUConfig
 from ltu.decode_weights import add_half_decode_copies
 from ltu.encoders import build_encoder
 from ltu.errors import CheckpointError, hub_fetch_failed
 from ltu.files import STAGING_TAG, staged_folder
-from ltu import model_thread
 from ltu.model import LTUModel
 from ltu.processor import LTUProcessor
 from ltu.runtime import Runtime, load_llm
