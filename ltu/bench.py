@@ -166,9 +166,9 @@ def bench_decode(model: Any, processor: Any, clip: Path, new_tokens: int) -> lis
 
     def generate(tokens: int) -> float:
         config.min_new_tokens = config.max_new_tokens = tokens  # decode the full length, like a long answer
-        with torch.no_grad():
-            return model_thread.call(model.audio_device, median_time,
-                                     lambda: model.llm.generate(ids, generation_config=config), 1)
+        # generate computes without gradients itself (a no_grad here would not reach the model thread)
+        return model_thread.call(model.audio_device, median_time,
+                                 lambda: model.llm.generate(ids, generation_config=config), 1)
 
     short, full = generate(2), generate(new_tokens)
     # Per-call set-up and prefill cancel out; on a tiny model the difference can drown in timing noise.

@@ -4,11 +4,11 @@ Why one thread: torch's CPU kernels split their work with OpenMP (libgomp), whic
 worker threads for every thread that has run a parallel region, for as long as that thread lives.
 When there are more OpenMP threads than cores, libgomp cuts how long an idle worker spins before it
 sleeps from about 300,000 spins to 100 (its GOMP_SPINCOUNT documentation), so every later parallel
-region pays for waking sleeping workers. A streamed answer
-needs two threads (one generates, the caller reads), so without this module every answer ran its
-model on a second thread with a second pool. Measured on 2 cores ("Why the
-model has its own thread" in README's Performance): a decoding step took 35 ms, and 75 ms while
-an idle second pool existed; LTU-small's session decoded about 12 tokens/s instead of 21.
+region pays for waking sleeping workers. A streamed answer needs two threads (one generates, the
+caller reads), so without this module every answer ran its model on a second thread with a second
+pool. Measured on 2 cores ("Why the model has its own thread" in README's Performance): a decoding
+step took 35 ms, and 75 ms while an idle second pool existed; LTU-small's session decoded 9.2
+tokens/s instead of 21.1.
 
 So the library's inference paths (``load_pretrained`` for inference, ``ChatSession``, ``ClipStore``,
 ``ltu.batch``) hand their CPU work to the single thread here. Calls made on that thread run at once
@@ -73,12 +73,11 @@ def begin(device: torch.device | str, fn: Callable[[], T]) -> Future:
     """Start ``fn`` without waiting: on the model thread for a CPU model, else on a new thread. Called on the
     model thread itself, ``fn`` runs to its end before this returns (the thread cannot wait for itself)."""
     future: Future = Future()
-    if routes(device) and not on_model_thread():
-        _model_thread()
-        _queue.put((fn, future))
-        return future
     if on_model_thread():
         _run_into(fn, future)
+    elif routes(device):
+        _model_thread()
+        _queue.put((fn, future))
     else:
         threading.Thread(target=_run_into, args=(fn, future), daemon=True).start()
     return future

@@ -150,13 +150,10 @@ class FeatureCache:
                     clip.transcript = self._transcript(content, lambda: self.processor.audio_features(path).audio.samples)
             return clip
         self.computed += 1
-        clip = self.processor.audio_features(path)
+        clip = original = self.processor.audio_features(path)
         if copy:
             rate = self.model.config.frontend.sample_rate
-            original = clip
             clip = self.processor.audio_features((rate, augmented_copy(original.audio.samples, name, rate)))
-        else:
-            original = clip
         if self.transcripts is not None:
             clip.transcript = self._transcript(content, lambda: original.audio.samples)
         stored = {"window_tokens": torch.tensor(clip.window_tokens)}
