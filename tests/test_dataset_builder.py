@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import random
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -22,7 +23,7 @@ from train.builder import ontology, phrases, questions, sources
 from train.builder.__main__ import main as cli_main
 from train.builder.build import SILENCE_BASELINE_S, SPLITS, OutputFolderError, _present_sources, build, SIZES
 from train.builder.mixing import loudness_db
-from train.builder.sources import arcade, asterisk, games, openttd, sonicpi, strategy, themes, tuxpaint
+from train.builder.sources import arcade, asterisk, field, games, openttd, sonicpi, strategy, themes, tuxpaint
 from train.builder.sources.table import match
 
 ROW_FIELDS = ["instruction", "input", "audio_id", "dataset", "task", "output"]
@@ -316,7 +317,8 @@ def test_every_label_rule_names_a_label_of_the_ontology() -> None:
     tables = (games.SUPERTUX_RULES, games.FREEDROID_RULES, games.ETR_RULES, games.FROZEN_BUBBLE_RULES,
               games.SUPERTUXKART_RULES, games.HEDGEWARS_RULES, sonicpi.RULES, themes._RULES, tuxpaint.EFFECT_RULES,
               openttd.RULES, strategy.LINCITY_RULES, strategy.WIDELANDS_RULES, strategy.WESNOTH_RULES,
-              strategy.WARZONE_RULES, arcade.MINETEST_RULES, arcade.WARMUX_RULES)
+              strategy.WARZONE_RULES, arcade.MINETEST_RULES, arcade.WARMUX_RULES, field.SIMUTRANS_RULES,
+              field.SCORCHED_RULES, field.BTANKS_RULES, field.UFOAI_RULES)
     for rules in tables:
         for _, fine in rules:
             assert fine is None or fine in ontology.LABELS, fine
@@ -374,6 +376,43 @@ def test_minetest_and_warmux_rules_keep_what_a_name_says_and_drop_the_rest() -> 
     for name in ("sound/default/voices/death1", "sound/default/misc/victory", "sound/default/misc/frog_music",
                  "sound/default/weapons/gun_selected", "sound/default/weapons/disco_grenade_music"):
         assert not match(arcade.WARMUX_RULES, name), name
+
+
+def test_field_recording_rules_label_vehicles_and_weather_and_leave_out_voices() -> None:
+    expected = {
+        (field.SIMUTRANS_RULES, "steam"): "Train", (field.SIMUTRANS_RULES, "crossing"): "Bell",
+        (field.SCORCHED_RULES, "none/data/wav/misc/f16_2"): "Jet engine",
+        (field.SCORCHED_RULES, "none/data/wav/misc/oceanwaves"): "Ocean",
+        (field.SCORCHED_RULES, "apoc/data/wav/explosions/thunder"): "Thunder",
+        (field.SCORCHED_RULES, "apoc/data/wav/misc/policecar"): "Siren",
+        (field.SCORCHED_RULES, "none/data/wav/explosions/xlarge"): "Explosion",
+        (field.BTANKS_RULES, "engine-start"): "Car", (field.BTANKS_RULES, "tank-move"): "Engine",
+        (field.UFOAI_RULES, "ambience/fire03"): "Fire", (field.UFOAI_RULES, "ambience/tv_static"): "Static",
+        (field.UFOAI_RULES, "ambience/hum2"): "Hum", (field.UFOAI_RULES, "ugv/diesel-idle"): "Engine",
+    }
+    for (rules, name), fine in expected.items():
+        assert match(rules, name) == fine, name
+    left_out = ((field.SIMUTRANS_RULES, "tropic"), (field.SIMUTRANS_RULES, "dock"),  # names that do not say it
+                (field.SCORCHED_RULES, "apoc/data/wav/misc/screaming"),
+                (field.SCORCHED_RULES, "apoc/data/wav/misc/cheeringloop"),
+                (field.SCORCHED_RULES, "none/data/music/intro"), (field.SCORCHED_RULES, "none/data/wav/shoot/laser"),
+                (field.BTANKS_RULES, "laugh01"), (field.BTANKS_RULES, "ambient/forest"),
+                (field.UFOAI_RULES, "ambience/radiomessage"), (field.UFOAI_RULES, "ambience/tv_newswav"),
+                (field.UFOAI_RULES, "ambience/jingle"), (field.UFOAI_RULES, "soldiers/male/hurt01"),
+                (field.UFOAI_RULES, "ambience/alienmachinery1"))
+    for rules, name in left_out:
+        assert not match(rules, name), name
+
+
+@pytest.mark.skipif(not field.UFOAI_ARCHIVE.is_file(), reason="ufoai-sound is not installed")
+def test_ufoai_archive_yields_natural_sounds_and_noise(tmp_path: Path) -> None:
+    recordings = field.UFOAI.recordings(None, random.Random(0), tmp_path)
+    categories = Counter(ontology.LABELS[r.fine_label].category for r in recordings)
+    assert categories["Natural sounds"] >= 15 and categories["Noise"] >= 3 and categories["Vehicle"] >= 4
+    assert not any(r.is_speech or r.is_music for r in recordings)
+    for r in recordings[:10]:
+        assert r.path.parent == tmp_path and r.source.startswith(f"{field.UFOAI_ARCHIVE}#sound/")
+        assert len(load_audio(r.path).samples) >= sources.base.MIN_EVENT_S * sources.SAMPLE_RATE, r.id
 
 
 def test_transcripts_are_cleaned_or_refused() -> None:

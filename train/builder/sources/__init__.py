@@ -8,13 +8,13 @@ splits them into present and missing (with the packages that would install them)
 from __future__ import annotations
 
 from train.builder.sources import animals, arcade, asterisk, espeak, games, gm, hedgewars, openttd, sonicpi, sox, themes, tts
-from train.builder.sources import strategy, tuxpaint
+from train.builder.sources import field, strategy, tuxpaint
 from train.builder.sources.base import SAMPLE_RATE, DataSourceError, Recording, Source, render
 
 SOURCES: tuple[Source, ...] = (
     animals.SOURCE, asterisk.SOURCE, sonicpi.SOURCE, espeak.SOURCE, sox.SOURCE, gm.SOURCE, *tts.SOURCES,
     tuxpaint.SOURCE, hedgewars.SOURCE, openttd.SOURCE, *themes.SOURCES, *games.SOURCES, *strategy.SOURCES,
-    *arcade.SOURCES,
+    *arcade.SOURCES, *field.SOURCES,
 )
 BY_NAME = {s.name: s for s in SOURCES}
 CORE = ("animals", "asterisk", "sonicpi", "espeak", "sox")  # what a CI machine has; the tiny build needs these
