@@ -1,7 +1,7 @@
 """How much a frozen Whisper encoder's layers know about sound classes on sources never trained on.
 
     python -m train.probe --data data/ltu-small [--model train/configs/ltu_small/model.json] [--out probe.json]
-                          [--augment N]
+                          [--augment N] [--by-source]
 
 For every clip of the training and held-out splits it pools each hidden state of the encoder
 (the embedded input, then the output of every layer; the last one after the final norm, as
@@ -14,6 +14,9 @@ it, and other data or another layer is what to change (``docs/encoders.md``).
 Pooled features are kept in ``<data>-cache/probe/`` so a second run only fits. ``--augment N`` adds N copies
 of every training clip sent through a random recording chain (``train.augment``) to the probe's training
 side, and prints the table with and without them: whether such copies help on unseen sources.
+``--by-source`` also holds out each training source in turn (fitted on all the others, scored on it) for the
+layer the model reads, and prints accuracy per class over every source: three held-out sources say little
+about a class that only one of them has, while two dozen say more (``docs/encoders.md``).
 """
 
 from __future__ import annotations
@@ -149,6 +152,45 @@ def score(pooled: dict[str, torch.Tensor], clips: dict[str, Any], copies: int = 
     return rows
 
 
+def score_by_source(pooled: dict[str, torch.Tensor], clips: dict[str, Any], layer: int,
+                    target: str = "category") -> dict[str, Any]:
+    """Leave one source out: every clip of the training splits is predicted by a probe fitted on the clips of
+    the other sources. Accuracy per class (``{class: [right, clips, sources]}``), per source, and their means."""
+    chosen = {c: v for c, v in clips.items() if v["split"] in SPLITS[:2] and v["labels"].get(target) is not None}
+    per_class: dict[str, list] = {}
+    per_source: dict[str, float] = {}
+    for source in sorted({v["dataset"] for v in chosen.values()}):
+        train = [c for c, v in chosen.items() if v["dataset"] != source]
+        test = [c for c, v in chosen.items() if v["dataset"] == source]
+        if len({chosen[c]["labels"][target] for c in train}) < 2:
+            continue
+        predicted = fit_probe(torch.stack([pooled[c][layer].float() for c in train]),
+                              [chosen[c]["labels"][target] for c in train],
+                              torch.stack([pooled[c][layer].float() for c in test]))
+        right = [p == chosen[c]["labels"][target] for c, p in zip(test, predicted)]
+        per_source[source] = round(sum(right) / len(right), 4)
+        for c, ok in zip(test, right):
+            entry = per_class.setdefault(str(chosen[c]["labels"][target]), [0, 0, set()])
+            entry[0] += ok
+            entry[1] += 1
+            entry[2].add(source)
+    classes = {k: [a, n, len(s)] for k, (a, n, s) in sorted(per_class.items())}
+    return {"target": target, "layer": layer, "per_class": classes, "per_source": per_source,
+            "class_mean": round(sum(a / n for a, n, _ in classes.values()) / len(classes), 4),
+            "clip_mean": round(sum(a for a, _, _ in classes.values()) / sum(n for _, n, _ in classes.values()), 4)}
+
+
+def by_source_table(result: dict[str, Any]) -> str:
+    """The leave-one-source-out result as Markdown, one row per class and the means."""
+    lines = [f"| {result['target']} (layer {result['layer']}), each source held out | right | clips | sources |",
+             "|---|---:|---:|---:|"]
+    for name, (right, n, count) in result["per_class"].items():
+        lines.append(f"| {name} | {100 * right / n:.1f}% | {n} | {count} |")
+    lines.append(f"| mean over classes | {100 * result['class_mean']:.1f}% | | |")
+    lines.append(f"| mean over clips | {100 * result['clip_mean']:.1f}% | | |")
+    return "\n".join(lines)
+
+
 def table(rows: list[dict[str, Any]]) -> str:
     """The rows as Markdown: layer 0 is the embedded input, the last is the encoder's own output."""
     columns = [k for k in rows[0] if k != "layer"]
@@ -168,6 +210,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, help="also write the rows as JSON here")
     parser.add_argument("--augment", type=int, default=0,
                         help="augmented copies of each training clip for the probe's training side (train.augment)")
+    parser.add_argument("--by-source", action="store_true",
+                        help="also hold out each training source in turn, for the layer the model reads")
     args = parser.parse_args(argv)
     store = args.data.parent / f"{args.data.name}-cache" / "probe"
     pooled, clips = collect(args.model, args.data, store, args.augment)
@@ -178,8 +222,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         result["augmented"] = score(pooled, clips, args.augment)
         print(f"\nwith {args.augment} augmented cop{'y' if args.augment == 1 else 'ies'} of each training clip:")
         print(table(result["augmented"]))
+    if args.by_source:
+        from ltu.config import LTUConfig
+
+        chosen = LTUConfig.load(args.model).encoder.hidden_layer
+        layer = len(rows) - 1 if chosen is None else chosen
+        result["by_source"] = [score_by_source(pooled, clips, layer, target) for target in TARGETS]
+        for entry in result["by_source"]:
+            print("\n" + by_source_table(entry))
     if args.out:
-        args.out.write_text(json.dumps(result if args.augment else rows, indent=1))
+        args.out.write_text(json.dumps(result if args.augment or args.by_source else rows, indent=1))
     return 0
 
 
