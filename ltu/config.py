@@ -71,6 +71,11 @@ class EncoderConfig:
     # True: every audio token also carries its window's mean and spread over time, projected by a second
     # projector (ltu/summary.py). Not in the paper; off for its checkpoints. docs/encoders.md "Window summary".
     window_summary: bool = False
+    # None: the window summary reads the tokens the projector reads. k (0 .. layers): it reads Whisper's
+    # hidden state k instead (0: the embedded input; layers: the output after the final norm), pooled the
+    # same way and carried beside the projector's tokens as extra channels. Needs window_summary.
+    # docs/encoders.md "Summary layer".
+    summary_layer: int | None = None
     # --- both
     trainable: bool = True  # paper.md "Training curriculum": the paper fine-tunes the encoder in stages 2-4
 

@@ -94,12 +94,17 @@ class LTUModel(nn.Module):
         """Encoder tokens (N, D) -> LLM embeddings (N, H); ``window_tokens`` (tokens per window) feeds the
         window summary and may be None only for a model without one."""
         encoded = encoded.to(self.audio_device, self.audio_dtype)
-        embeds = self.audio_proj(encoded)
+        if encoded.shape[-1] != self.encoder.token_width:
+            raise ValueError(f"encoder tokens have width {encoded.shape[-1]}, this model's encoder hands on "
+                             f"{self.encoder.token_width} (a cache made with other encoder settings?)")
+        width = self.encoder.width  # the projector's channels; any after them are the summary layer's
+        embeds = self.audio_proj(encoded[..., :width])
         if self.audio_summary is None:
             return embeds
         if window_tokens is None:
             raise ValueError("this model adds a window summary to its audio tokens: pass window_tokens")
-        return embeds + self.audio_summary(encoded, window_tokens)
+        summarised = encoded[..., width:] if self.encoder.token_width > width else encoded
+        return embeds + self.audio_summary(summarised, window_tokens)
 
     def input_embeddings(self, input_ids: torch.Tensor, audio_mask: torch.Tensor,
                          audio_embeds: torch.Tensor | None) -> torch.Tensor:

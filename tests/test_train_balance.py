@@ -122,3 +122,24 @@ def test_even_sources_stage_rows_draw_new_clips_from_all_training_clips(tmp_path
     counts = _answers(r for r in evened if r["task"] == "music_yn")
     assert counts[("music_yn", "yes")] == counts[("music_yn", "no")] == 11
     assert any(r["audio_id"] == "audio/c99.wav" and r["task"] == "music_yn" for r in evened)
+
+
+def test_an_experiments_model_config_reaches_the_cache_and_every_stage(tmp_path, monkeypatch):
+    """``--model`` swaps LTU-small's config for an experiment's in the cache and in each stage (the cache's
+    tokens depend on the encoder settings, so both must read the same file)."""
+    import train.cache
+    import train.ltu_small as recipe
+
+    filled, staged = [], []
+    monkeypatch.setattr(train.cache, "fill", lambda model, *rest: filled.append(model))
+    monkeypatch.setattr(recipe, "train_stage", lambda stage, runs, data, clips, extra, even: staged.append(
+        (stage, extra)))
+    config = tmp_path / "experiment.json"
+    recipe.main(["--data", str(tmp_path / "data"), "--runs", str(tmp_path / "runs"), "--model", str(config),
+                 "--only", "cache", "--only", "stage1", "--only", "stage2", "--no-even-sources", "lr=1e-4"])
+    assert filled == [config]
+    assert [s for s, _ in staged] == ["stage1", "stage2"]
+    assert all(extra == [f"model={config.resolve()}", "lr=1e-4"] for _, extra in staged)
+    filled.clear()
+    recipe.main(["--data", str(tmp_path / "data"), "--only", "cache", "--no-even-sources"])
+    assert filled == [recipe.CONFIGS / "model.json"]

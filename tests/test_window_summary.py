@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from dataclasses import replace
 
 import pytest
@@ -124,9 +125,8 @@ def test_save_load_keeps_the_summary_and_a_plain_config_refuses_it(summary_model
         load_pretrained(folder)
 
 
-def test_chat_follow_up_matches_a_from_scratch_answer(summary_model, wav):
-    model, processor = summary_model
-    greedy = GenerationSettings.greedy_settings(max_new_tokens=8)
+def assert_follow_up_matches_a_from_scratch_answer(model, processor, wav, tokens: int = 8) -> None:
+    greedy = GenerationSettings.greedy_settings(max_new_tokens=tokens)
     session = ChatSession(model, processor, audio=wav)
     "".join(session.ask("What is this sound?", settings=greedy))
     answer = "".join(session.ask("Is it loud?", settings=greedy))
@@ -134,6 +134,10 @@ def test_chat_follow_up_matches_a_from_scratch_answer(summary_model, wav):
     ids = model.generate(inputs, greedy, [processor.eos_id], processor.pad_id)[0].tolist()
     ids = ids[: ids.index(processor.eos_id)] if processor.eos_id in ids else ids
     assert answer == processor.decode(ids)
+
+
+def test_chat_follow_up_matches_a_from_scratch_answer(summary_model, wav):
+    assert_follow_up_matches_a_from_scratch_answer(*summary_model, wav)
 
 
 def test_trainable_projector_group_includes_the_summary(tiny_llm):
@@ -159,3 +163,58 @@ def test_the_option_leaves_the_feature_cache_folder_alone(tiny_llm, tmp_path):
                                        trainable=True)
         folders.append(FeatureCache(tmp_path, model, processor, frozen_encoder=True).folder)
     assert folders[0] == folders[1]
+
+
+def test_a_summary_layer_reads_that_hidden_state_and_the_projector_keeps_its_own(tiny_llm, wav, tmp_path):
+    """With ``summary_layer`` the summary reads another Whisper hidden state (carried as extra channels of the
+    encoder tokens); the projector's tokens, the token count and the follow-up cache stay as they were."""
+    from ltu.runtime import Runtime
+    from train.data import FeatureCache
+
+    base = summary_config(tiny_llm)
+    layered = replace(base, encoder=replace(base.encoder, summary_layer=0))  # 0: the embedded input
+    torch.manual_seed(0)
+    plain, processor = build_model(base, trainable=False)
+    torch.manual_seed(0)
+    model, _ = build_model(layered, trainable=False)
+    model.load_state_dict(plain.state_dict())
+    randomize_summary(model)
+    plain.audio_summary.load_state_dict(model.audio_summary.state_dict())
+    model, plain = model.eval(), plain.eval()
+    clip = processor.audio_features(wav)
+    counts = torch.tensor(clip.window_tokens)
+    with torch.no_grad():
+        encoded = model.encode_audio(clip.features, counts)
+        own = plain.encode_audio(clip.features, counts)
+        width = model.encoder.width
+        assert encoded.shape == (own.shape[0], 2 * width) and torch.equal(encoded[:, :width], own)
+        perturbed = copy.deepcopy(model)
+        for p in perturbed.encoder.encoder.layers[0].parameters():  # no layer feeds the input state
+            p.add_(torch.randn_like(p))
+        moved = perturbed.encode_audio(clip.features, counts)
+        assert torch.equal(moved[:, width:], encoded[:, width:]) and not torch.equal(moved[:, :width], own)
+        summed = model.project_audio(encoded, counts) - model.audio_proj(own)
+        expected = plain.audio_summary(encoded[:, width:], counts)  # the same weights on the other channels
+        assert torch.allclose(summed, expected, atol=1e-5)
+        assert not torch.allclose(summed, plain.audio_summary(own, counts), atol=1e-3)
+        with pytest.raises(ValueError, match="width"):
+            model.project_audio(own, counts)  # tokens cached without the summary layer
+    assert_follow_up_matches_a_from_scratch_answer(model, processor, wav, tokens=6)
+    folders = [FeatureCache(tmp_path, m, processor, frozen_encoder=True).folder for m in (plain, model)]
+    assert folders[0] != folders[1]  # the cached tokens differ, so does the folder
+    folder = save_pretrained(model, tmp_path / "layered")
+    loaded, _ = load_pretrained(folder)
+    assert loaded.config.encoder.summary_layer == 0
+    assert torch.allclose(scored(model, processor, clip), scored(loaded, processor, clip), atol=1e-5)
+
+
+def test_a_summary_layer_needs_the_summary_and_a_whisper_state(tiny_llm):
+    from ltu.errors import ConfigError
+
+    base = summary_config(tiny_llm)
+    layers = base.encoder.whisper["encoder_layers"]
+    for bad in (replace(base.encoder, summary_layer=1, window_summary=False),
+                replace(base.encoder, summary_layer=layers + 1), replace(base.encoder, summary_layer=-1)):
+        with pytest.raises(ConfigError, match="summary_layer"):
+            build_model(replace(base, encoder=bad), trainable=False)
+    build_model(replace(base, encoder=replace(base.encoder, summary_layer=layers)), trainable=False)  # the output

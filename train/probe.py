@@ -90,7 +90,8 @@ def collect(model_config: Path, data: Path, store: Path,
         raise SystemExit("train.probe reads the layers of a Whisper encoder; this model has a CAV-MAE encoder.")
     clips = {k: v for k, v in json.loads((data / "metadata.json").read_text())["clips"].items()
              if v["split"] in SPLITS}
-    encoder = {k: v for k, v in config.encoder.__dict__.items() if k != "hidden_layer"}  # every layer is pooled
+    encoder = {k: v for k, v in config.encoder.__dict__.items()
+               if k not in ("hidden_layer", "summary_layer")}  # every layer is pooled
     key = hashlib.sha256(json.dumps(encoder, sort_keys=True, default=str).encode()).hexdigest()[:16]
     pooled = _pool(config, data, store / f"{key}.pt", {c: None for c in sorted(clips)})
     if augment:

@@ -136,6 +136,9 @@ class CAVMAEEncoder(nn.Module):
         if encoder.hidden_layer is not None:
             raise ConfigError("encoder.hidden_layer chooses a Whisper layer; the CAV-MAE encoder always hands on "
                               "its last block's output: leave it null.")
+        if encoder.summary_layer is not None:
+            raise ConfigError("encoder.summary_layer chooses a Whisper layer for the window summary; the CAV-MAE "
+                              "encoder has none to offer: leave it null.")
         p = encoder.patch_size
         if frontend.num_mel_bins % p or frontend.window_frames % p:
             raise ConfigError(
@@ -153,6 +156,7 @@ class CAVMAEEncoder(nn.Module):
         self.time_pool = encoder.time_pool
         self.output_scale = encoder.output_scale
         self.width = encoder.embed_dim
+        self.token_width = self.width  # the tokens handed on are the projector's (no summary layer)
         self.tokens_per_window = self.tokens_for_window(encoder, frontend, 0)  # 32 at paper size
 
         dim = encoder.embed_dim

@@ -126,30 +126,46 @@ class WhisperAudioEncoder(nn.Module):
                 f"encoder.hidden_layer is {encoder.hidden_layer}, but this Whisper encoder has layers "
                 f"1 to {config.encoder_layers}: choose 1 to {config.encoder_layers - 1}, or null for its output."
             )
+        if encoder.summary_layer is not None and not (
+                encoder.window_summary and 0 <= encoder.summary_layer <= config.encoder_layers):
+            raise ConfigError(
+                f"encoder.summary_layer is {encoder.summary_layer}: it needs encoder.window_summary true and "
+                f"a hidden state of this Whisper encoder, 0 (the embedded input) to {config.encoder_layers} "
+                f"(its output), or null for the projector's own tokens."
+            )
         self.encoder = WhisperEncoder(config)  # random init; see load_pretrained_weights
         self.hidden_layer = encoder.hidden_layer
+        self.summary_layer = encoder.summary_layer
         self.frames_per_token = encoder.frames_per_token
         self.num_mel_bins = frontend.num_mel_bins
         self.num_frames = frontend.window_frames
-        self.width = config.d_model
+        self.width = config.d_model  # of the tokens the projector reads
+        # of the tokens handed on: with a summary layer, its tokens follow the projector's as more channels
+        self.token_width = self.width * (1 if encoder.summary_layer is None else 2)
         self.tokens_per_window = whisper_tokens_per_window(encoder, frontend)
 
     def encoder_frames(self, features: torch.Tensor) -> torch.Tensor:
         """Log-mel windows ``(W, mels, frames)`` -> the encoder's output ``(W, frames/2, d)``, or that of
-        layer ``hidden_layer`` when one is chosen."""
+        layer ``hidden_layer`` when one is chosen; with a summary layer, its frames follow as ``d`` more
+        channels."""
         if features.dim() != 3 or features.shape[1:] != (self.num_mel_bins, self.num_frames):
             raise ValueError(
                 f"Expected features of shape (windows, {self.num_mel_bins}, {self.num_frames}), "
                 f"got {tuple(features.shape)}."
             )
         features = features.to(self.encoder.conv1.weight.dtype)
-        if self.hidden_layer is None:
+        if self.hidden_layer is None and self.summary_layer is None:
             return self.encoder(input_features=features).last_hidden_state  # (W, 1500, d)
-        # hidden_states[k] is layer k's output as the next layer receives it (index 0: the embedded input)
-        return self.encoder(input_features=features, output_hidden_states=True).hidden_states[self.hidden_layer]
+        # hidden_states[k] is layer k's output as the next layer receives it (index 0: the embedded input;
+        # the last one is the output after the final norm)
+        states = self.encoder(input_features=features, output_hidden_states=True).hidden_states
+        frames = states[-1 if self.hidden_layer is None else self.hidden_layer]
+        if self.summary_layer is None:
+            return frames
+        return torch.cat([frames, states[self.summary_layer]], dim=-1)
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
-        """Log-mel windows ``(W, mels, frames)`` -> audio tokens ``(W, tokens_per_window, d)``."""
+        """Log-mel windows ``(W, mels, frames)`` -> audio tokens ``(W, tokens_per_window, token_width)``."""
         return pool_frames(self.encoder_frames(features), self.frames_per_token)
 
     def load_pretrained_weights(self, source: str) -> None:
