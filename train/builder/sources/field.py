@@ -1,8 +1,8 @@
 """Four more games whose effects are edited field recordings: vehicles, weather, water, fire, machines.
 
-The classes with the fewest distinct recordings were vehicles, natural sounds and real
-noise (57, 48 and 6 training recordings in the build of 2026-11-30), and a model learns a
-class from its recordings, not from the clips cut from them. These packages add about a
+The classes with the fewest distinct recordings were vehicles, natural sounds and noise
+(51, 45 and 47 training recordings in ``data/ltu-small-v3b``, most of the noise SoX's), and a
+model learns a class from its recordings, not from the clips cut from them. These packages add about a
 hundred such recordings (surveyed in docs/data.md, "Field-recording games"):
 
 - Simutrans (``simutrans-pak64``): a bus, a truck, a diesel and a steam locomotive, a jet, a
