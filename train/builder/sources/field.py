@@ -25,8 +25,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from train.builder.sources.base import Source
-from train.builder.sources.table import archive_recordings, table_source
+from train.builder.sources.table import archive_source, table_source
 
 SIMUTRANS_DIR = Path("/usr/share/games/simutrans/pak/sound")
 SIMUTRANS_RULES = (
@@ -79,10 +78,8 @@ _LICENCES = {
              "/usr/share/doc/ufoai-sound/copyright (UFO: Alien Invasion)",
 }
 
-UFOAI = Source("ufoai", "UFO: Alien Invasion fire, thunder, water, wind, hum, static, machinery, doors, breakage",
-               apt=("ufoai-sound",), marker=UFOAI_ARCHIVE.is_file,
-               recordings=lambda count, rng, work: archive_recordings(
-                   "ufoai", UFOAI_ARCHIVE, "sound/", UFOAI_RULES, _LICENCES["ufoai"], work))
+UFOAI = archive_source("ufoai", "UFO: Alien Invasion fire, thunder, water, wind, hum, static, machinery, doors, "
+                       "breakage", "ufoai-sound", UFOAI_ARCHIVE, "sound/", UFOAI_RULES, _LICENCES["ufoai"])
 
 SOURCES = (
     table_source("simutrans", "Simutrans buses, trucks, trains, aircraft, tools, a crossing bell, gulls",

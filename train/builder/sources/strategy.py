@@ -21,7 +21,7 @@ from pathlib import Path
 
 from train.builder.sources.base import Source
 from train.builder.sources.games import MUSIC
-from train.builder.sources.table import archive_recordings, table_source
+from train.builder.sources.table import archive_source, table_source
 
 LINCITY_DIR = Path("/usr/share/games/lincity-ng/sounds")
 LINCITY_RULES = (
@@ -77,10 +77,8 @@ def _source(name: str, what: str, package: str, root: Path, rules: tuple) -> Sou
     return table_source(name, what, package, root, rules, _LICENCES[name])
 
 
-WARZONE = Source("warzone", "Warzone 2100 aircraft, engines, explosions, gunfire, machinery and beeps",
-                 apt=("warzone2100-data",), marker=WARZONE_ARCHIVE.is_file,
-                 recordings=lambda count, rng, work: archive_recordings(
-                     "warzone", WARZONE_ARCHIVE, "audio/sfx/", WARZONE_RULES, _LICENCES["warzone"], work))
+WARZONE = archive_source("warzone", "Warzone 2100 aircraft, engines, explosions, gunfire, machinery and beeps",
+                         "warzone2100-data", WARZONE_ARCHIVE, "audio/sfx/", WARZONE_RULES, _LICENCES["warzone"])
 
 SOURCES = (  # new sources go last: the earlier ones keep their random streams and splits
     _source("lincity", "LinCity-NG trains, traffic, machinery, fire and demolition", "lincity-ng-data",

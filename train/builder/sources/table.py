@@ -53,6 +53,14 @@ def table_source(name: str, what: str, package: str, root: Path, rules: tuple[Ru
                   recordings=lambda *_: table_recordings(name, root, rules, licence))
 
 
+def archive_source(name: str, what: str, package: str, archive: Path, prefix: str, rules: tuple[Rule, ...],
+                   licence: str) -> Source:
+    """A source made of the audio members of one Debian package's zip ``archive`` under ``prefix``, labelled by
+    ``rules`` and extracted into the build's work folder; present when the archive is a file."""
+    return Source(name, what, apt=(package,), marker=archive.is_file,
+                  recordings=lambda count, rng, work: archive_recordings(name, archive, prefix, rules, licence, work))
+
+
 def archive_recordings(dataset: str, archive: Path, prefix: str, rules: tuple[Rule, ...], licence: str,
                        work: Path) -> list[Recording]:
     """Every audio member of the zip ``archive`` under ``prefix`` that a rule labels, extracted into ``work``.
