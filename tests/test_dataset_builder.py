@@ -7,9 +7,11 @@ own message, where any is missing. Tests of other sources skip when their packag
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import json
 import random
+import struct
 from collections import Counter
 from pathlib import Path
 
@@ -21,10 +23,11 @@ from ltu.audio.decode import load_audio
 from train.builder import labels as L
 from train.builder import ontology, phrases, questions, sources
 from train.builder.__main__ import main as cli_main
-from train.builder.build import SILENCE_BASELINE_S, SPLITS, OutputFolderError, _present_sources, build, SIZES
+from train.builder.build import (HELDOUT_SOURCES, SILENCE_BASELINE_S, SIZES, SPLITS, OutputFolderError,
+                                 _present_sources, build, chosen_sources)
 from train.builder.mixing import loudness_db
-from train.builder.sources import arcade, asterisk, field, games, openttd, sonicpi, strategy, themes, tuxpaint
-from train.builder.sources.table import match
+from train.builder.sources import arcade, asterisk, c4group, field, games, openttd, sonicpi, strategy, themes, tuxpaint
+from train.builder.sources.table import group_recordings, match
 
 ROW_FIELDS = ["instruction", "input", "audio_id", "dataset", "task", "output"]
 ROW_FILES = ("train.json", "heldout.json", "heldout_silence.json", "heldout_shuffled.json", "heldout_sources.json",
@@ -287,6 +290,18 @@ def test_refuses_to_overwrite_a_folder_it_did_not_make(tmp_path: Path) -> None:
     assert (tmp_path / "notes.txt").read_text() == "mine"
 
 
+def test_without_leaves_out_named_sources_and_refuses_unknown_or_required_ones(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sources, "available", lambda names: (list(sources.SOURCES), {}))  # as if all were installed
+    plan = SIZES["small"]
+    chosen = [s.name for s in chosen_sources(plan, ("lugaru", "openclonk"), _quiet)]
+    assert "lugaru" not in chosen and "openclonk" not in chosen
+    assert len(chosen) == len(sources.SOURCES) - 2
+    with pytest.raises(sources.DataSourceError, match="Unknown source nosuch"):
+        chosen_sources(plan, ("nosuch",), _quiet)
+    with pytest.raises(sources.DataSourceError, match="asterisk source cannot be left out"):
+        chosen_sources(plan, ("asterisk",), _quiet)
+
+
 def test_command_line_reports_user_errors(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     (tmp_path / "notes.txt").write_text("mine")
     assert cli_main(["--out", str(tmp_path), "--size", "tiny"]) == 2
@@ -318,7 +333,7 @@ def test_every_label_rule_names_a_label_of_the_ontology() -> None:
               games.SUPERTUXKART_RULES, games.HEDGEWARS_RULES, sonicpi.RULES, themes._RULES, tuxpaint.EFFECT_RULES,
               openttd.RULES, strategy.LINCITY_RULES, strategy.WIDELANDS_RULES, strategy.WESNOTH_RULES,
               strategy.WARZONE_RULES, arcade.MINETEST_RULES, arcade.WARMUX_RULES, field.SIMUTRANS_RULES,
-              field.SCORCHED_RULES, field.BTANKS_RULES, field.UFOAI_RULES)
+              field.SCORCHED_RULES, field.BTANKS_RULES, field.UFOAI_RULES, field.LUGARU_RULES, field.OPENCLONK_RULES)
     for rules in tables:
         for _, fine in rules:
             assert fine is None or fine in ontology.LABELS, fine
@@ -379,29 +394,38 @@ def test_minetest_and_warmux_rules_keep_what_a_name_says_and_drop_the_rest() -> 
 
 
 def test_field_recording_rules_label_vehicles_and_weather_and_leave_out_voices() -> None:
-    expected = {
-        (field.SIMUTRANS_RULES, "steam"): "Train", (field.SIMUTRANS_RULES, "crossing"): "Bell",
-        (field.SCORCHED_RULES, "none/data/wav/misc/f16_2"): "Jet engine",
-        (field.SCORCHED_RULES, "none/data/wav/misc/oceanwaves"): "Ocean",
-        (field.SCORCHED_RULES, "apoc/data/wav/explosions/thunder"): "Thunder",
-        (field.SCORCHED_RULES, "apoc/data/wav/misc/policecar"): "Siren",
-        (field.SCORCHED_RULES, "none/data/wav/explosions/xlarge"): "Explosion",
-        (field.BTANKS_RULES, "engine-start"): "Car", (field.BTANKS_RULES, "tank-move"): "Engine",
-        (field.UFOAI_RULES, "ambience/fire03"): "Fire", (field.UFOAI_RULES, "ambience/tv_static"): "Static",
-        (field.UFOAI_RULES, "ambience/hum2"): "Hum", (field.UFOAI_RULES, "ugv/diesel-idle"): "Engine",
+    expected = {  # rules -> {name: fine label}
+        field.SIMUTRANS_RULES: {"steam": "Train", "crossing": "Bell"},
+        field.SCORCHED_RULES: {"none/data/wav/misc/f16_2": "Jet engine", "none/data/wav/misc/oceanwaves": "Ocean",
+                               "apoc/data/wav/explosions/thunder": "Thunder", "apoc/data/wav/misc/policecar": "Siren",
+                               "none/data/wav/explosions/xlarge": "Explosion"},
+        field.BTANKS_RULES: {"engine-start": "Car", "tank-move": "Engine"},
+        field.UFOAI_RULES: {"ambience/fire03": "Fire", "ambience/tv_static": "Static", "ambience/hum2": "Hum",
+                            "ugv/diesel-idle": "Engine"},
+        field.LUGARU_RULES: {"Wind": "Wind", "Bark2": "Dog", "Music1Snow": "Video game music"},
+        field.OPENCLONK_RULES: {"Sound/Liquids/StereoRain": "Rain", "Sound/Environment/Lightning/Thunder3": "Thunder",
+                                "Sound/Structures/SteamEngine": "Mechanisms", "Music/Cavern": "Video game music",
+                                "Sound/Structures/SawmillRipcut": "Power tool",
+                                "Objects/Structures/Sawmill/EngineLoop": "Engine"},
     }
-    for (rules, name), fine in expected.items():
-        assert match(rules, name) == fine, name
-    left_out = ((field.SIMUTRANS_RULES, "tropic"), (field.SIMUTRANS_RULES, "dock"),  # names that do not say it
-                (field.SCORCHED_RULES, "apoc/data/wav/misc/screaming"),
-                (field.SCORCHED_RULES, "apoc/data/wav/misc/cheeringloop"),
-                (field.SCORCHED_RULES, "none/data/music/intro"), (field.SCORCHED_RULES, "none/data/wav/shoot/laser"),
-                (field.BTANKS_RULES, "laugh01"), (field.BTANKS_RULES, "ambient/forest"),
-                (field.UFOAI_RULES, "ambience/radiomessage"), (field.UFOAI_RULES, "ambience/tv_newswav"),
-                (field.UFOAI_RULES, "ambience/jingle"), (field.UFOAI_RULES, "soldiers/male/hurt01"),
-                (field.UFOAI_RULES, "ambience/alienmachinery1"))
-    for rules, name in left_out:
-        assert not match(rules, name), name
+    left_out = {  # names that do not say what is heard, voices, music, sci-fi and fantasy sounds
+        field.SIMUTRANS_RULES: ("tropic", "dock"),
+        field.SCORCHED_RULES: ("apoc/data/wav/misc/screaming", "apoc/data/wav/misc/cheeringloop",
+                               "none/data/music/intro", "none/data/wav/shoot/laser"),
+        field.BTANKS_RULES: ("laugh01", "ambient/forest"),
+        field.UFOAI_RULES: ("ambience/radiomessage", "ambience/tv_newswav", "ambience/jingle", "soldiers/male/hurt01",
+                            "ambience/alienmachinery1"),
+        field.LUGARU_RULES: ("DesertAmbient", "Alarm", "Growl", "RabbitPain", "HighWhoosh"),
+        field.OPENCLONK_RULES: ("Sound/Clonk/Skin/Steampunk/Singing1", "Sound/Animals/Puka/Hiss1",
+                                "Sound/Fire/Fireball", "Sound/UI/Click", "Sound/Environment/Disasters/Earthquake"),
+    }
+    for rules, cases in expected.items():
+        for name, fine in cases.items():
+            assert match(rules, name) == fine, name
+    for rules, names in left_out.items():
+        for name in names:
+            assert not match(rules, name), name
+    assert not {s.name for s in field.SOURCES} & set(HELDOUT_SOURCES)  # all trained on
 
 
 @pytest.mark.skipif(not field.UFOAI_ARCHIVE.is_file(), reason="ufoai-sound is not installed")
@@ -413,6 +437,68 @@ def test_ufoai_archive_yields_natural_sounds_and_noise(tmp_path: Path) -> None:
     for r in recordings[:10]:
         assert r.path.parent == tmp_path and r.source.startswith(f"{field.UFOAI_ARCHIVE}#sound/")
         assert len(load_audio(r.path).samples) >= sources.base.MIN_EVENT_S * sources.SAMPLE_RATE, r.id
+
+
+def _group(files: dict[str, bytes | dict], packed: bool = True) -> bytes:
+    """An OpenClonk group holding ``files`` (a dict value is a nested group), as the format describes it."""
+    records, body = b"", b""
+    for name, content in files.items():
+        data = _group(content, packed=False) if isinstance(content, dict) else content
+        record = bytearray(c4group.ENTRY_SIZE)
+        record[:len(name)] = name.encode()
+        for at, value in ((c4group.IS_GROUP_AT, isinstance(content, dict)), (c4group.SIZE_AT, len(data)),
+                          (c4group.OFFSET_AT, len(body))):
+            struct.pack_into("<i", record, at, value)
+        records, body = records + bytes(record), body + data
+    header = bytearray(c4group.HEADER_SIZE)
+    header[:len(c4group.HEADER_ID)] = c4group.HEADER_ID
+    struct.pack_into("<i", header, c4group.ENTRY_COUNT_AT, len(files))
+    stream = c4group.scramble(bytes(header)) + records + body
+    return c4group.GROUP_MAGIC + gzip.compress(stream, mtime=0)[2:] if packed else stream
+
+
+def test_c4group_reads_nested_groups_and_their_files(tmp_path: Path) -> None:
+    wind, rain, text = b"OggS wind" * 10, b"RIFF rain" * 7, b"authors"
+    path = tmp_path / "Sound.ocg"
+    path.write_bytes(_group({"authors.txt": text, "Environment.ocg": {"Weather.ocg": {"Rain.wav": rain},
+                                                                       "WindLoop.ogg": wind}}))
+    assert dict(c4group.members(path)) == {"authors.txt": text, "Environment.ocg/Weather.ocg/Rain.wav": rain,
+                                           "Environment.ocg/WindLoop.ogg": wind}
+    assert c4group.scramble(b"Red") == bytes(b ^ 0xED for b in b"deR")  # XOR 0xED, then bytes 0 and 2 swapped
+    assert c4group.scramble(c4group.scramble(b"RedWolf Design")) == b"RedWolf Design"
+    assert c4group.plain("Sound.ocg/Environment.ocg/WindLoop.ogg") == "Sound/Environment/WindLoop.ogg"
+    with pytest.raises(c4group.GroupError):
+        c4group.unpack(gzip.compress(b"not a group"))
+    empty_end = b"OggS" + bytes(22) + b"\x01\x00"  # a last page holding one empty packet
+    assert c4group.without_empty_ogg_end(wind + empty_end) == wind and c4group.without_empty_ogg_end(wind) == wind
+    (work := tmp_path / "work").mkdir()
+    [r] = group_recordings("demo", tmp_path, ((r"^Sound/Environment/WindLoop$", "Wind"),), "CC0-1.0", work)
+    assert (r.id, r.source, r.category) == ("demo/Sound/Environment/WindLoop", f"{path}#Environment.ocg/WindLoop.ogg",
+                                            "Natural sounds")
+    assert r.path.parent == work and r.path.read_bytes() == wind
+
+
+@pytest.mark.skipif(not (field.OPENCLONK_DIR / "Sound.ocg").is_file(), reason="openclonk-data is not installed")
+def test_openclonk_groups_yield_weather_machines_and_music(tmp_path: Path) -> None:
+    names = {name for name, _ in c4group.members(field.OPENCLONK_DIR / "Sound.ocg")}
+    assert {"Environment.ocg/WindLoop.ogg", "Liquids.ocg/StereoRain.ogg", "authors.txt"} <= names
+    recordings = field.OPENCLONK.recordings(None, random.Random(0), tmp_path)
+    labels = Counter(r.fine_label for r in recordings)
+    assert {"Wind", "Rain", "Waterfall", "Thunder", "Fire", "Mechanisms", "Engine"} <= set(labels)
+    assert labels["Video game music"] == 8 and not any(r.is_speech for r in recordings)
+    for r in recordings:
+        assert r.path.parent == tmp_path and r.source.startswith(f"{field.OPENCLONK_DIR}/") and "#" in r.source
+        x = load_audio(r.path).samples  # StereoRain.ogg decodes once its empty last page is dropped
+        assert float(np.sqrt(np.mean(x.astype(np.float64) ** 2))) > sources.base.SILENT_RMS, r.id
+
+
+@pytest.mark.skipif(not field.LUGARU_DIR.is_dir(), reason="lugaru-data is not installed")
+def test_lugaru_gives_wind_fire_dogs_and_music() -> None:
+    source = next(s for s in field.SOURCES if s.name == "lugaru")
+    recordings = source.recordings(None, random.Random(0), None)
+    labels = Counter(r.fine_label for r in recordings)
+    assert labels["Wind"] == labels["Fire"] == 1 and labels["Dog"] == 3 and labels["Video game music"] == 5
+    assert not any(r.is_speech for r in recordings) and all(r.path.is_file() for r in recordings)
 
 
 def test_transcripts_are_cleaned_or_refused() -> None:

@@ -1,6 +1,6 @@
 """Build the LTU-small dataset from locally installed recordings.
 
-    python -m train.builder --out data/ltu-small [--seed 0] [--size tiny|small|full] [--install]
+    python -m train.builder --out data/ltu-small [--seed 0] [--size tiny|small|full] [--install] [--without SOURCE]
 
 Writes train.json, train_closed.json, train_cla.json, heldout.json (+ silent and shuffled
 baselines), heldout_sources.json (+ silent baseline), audio/*.wav (16 kHz mono PCM16),
@@ -47,12 +47,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--size", choices=sorted(SIZES), default="small",
                         help="tiny (tests, seconds), small (default) or full")
     parser.add_argument("--install", action="store_true", help="install missing Debian/PyPI packages first (root)")
+    parser.add_argument("--without", action="append", default=[], metavar="SOURCE",
+                        help="leave out this source although it is installed (repeatable; docs/data.md names them)")
     args = parser.parse_args(argv)
     start = time.perf_counter()
     try:
         if args.install:
             install(args.size)
-        stats = build(args.out, seed=args.seed, size=args.size)
+        stats = build(args.out, seed=args.seed, size=args.size, without=tuple(args.without))
     except (LTUError, subprocess.CalledProcessError) as err:
         print(f"error: {err}", file=sys.stderr)
         return USER_ERROR

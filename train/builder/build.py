@@ -80,18 +80,32 @@ SIZES = {
 }
 
 
-def build(out: str | Path, seed: int = 0, size: str = "small", log: Callable[[str], None] = print) -> dict[str, Any]:
-    """Build the dataset into ``out`` (replacing an earlier build); returns its statistics."""
+def build(out: str | Path, seed: int = 0, size: str = "small", log: Callable[[str], None] = print,
+          without: tuple[str, ...] = ()) -> dict[str, Any]:
+    """Build the dataset into ``out`` (replacing an earlier build); returns its statistics. ``without`` names
+    sources left out although installed (to rebuild the data of a model trained before they were added)."""
     if size not in SIZES:
         raise OutputFolderError(f"Unknown size {size!r}; choose one of {', '.join(SIZES)}.")
     out = Path(out).resolve()
     _check_output(out)
     plan = SIZES[size]
-    present = _present_sources(plan, log)
+    present = chosen_sources(plan, without, log)
     with staged_folder(out) as staging:  # an interrupted run leaves the previous build as it was
         (staging / "audio").mkdir()
         stats = _build_into(staging, present, plan, seed, size, log)
     return stats
+
+
+def chosen_sources(plan: SizePlan, without: tuple[str, ...], log: Callable[[str], None]) -> list[sources.Source]:
+    """The plan's installed sources except those named in ``without``, which must be known and not required."""
+    unknown = sorted(set(without) - set(sources.BY_NAME))
+    if unknown:
+        raise sources.DataSourceError(f"Unknown source {', '.join(unknown)}; the sources are "
+                                      f"{', '.join(sources.BY_NAME)}.")
+    needed = sorted(set(without) & set(plan.required))
+    if needed:
+        raise sources.DataSourceError(f"The {', '.join(needed)} source cannot be left out: every build needs it.")
+    return [s for s in _present_sources(plan, log) if s.name not in without]
 
 
 def _present_sources(plan: SizePlan, log: Callable[[str], None]) -> list[sources.Source]:

@@ -1,4 +1,4 @@
-"""Four more games whose effects are edited field recordings: vehicles, weather, water, fire, machines.
+"""Six more games whose effects are edited field recordings: vehicles, weather, water, fire, machines.
 
 The classes with the fewest distinct recordings were vehicles, natural sounds and noise
 (51, 45 and 47 training recordings in ``data/ltu-small-v3b``, most of the noise SoX's), and a
@@ -16,16 +16,24 @@ hundred such recordings (surveyed in docs/data.md, "Field-recording games"):
   animals, bees. Screams, cheering, lasers and shield sounds are left out.
 - Battle Tanks (``btanks-data``): a train, a helicopter, car and tank engines, fire, a klaxon,
   a cow, explosions, footsteps. Laughs, zombies and the synthetic ambiences are left out.
+- Lugaru (``lugaru-data``): wind, fire, a hawk, dog barks, footsteps, a thud and five music
+  tracks. The rabbits' voices, growls and snarls, combat sounds and whooshes are left out.
+- OpenClonk (``openclonk-data``; groups in its own format, read by ``c4group``): wind, rain, a
+  waterfall, thunder, fire, a furnace, birdsong, a mosquito, splashes, bubbling, a steam engine,
+  an oil pump, a fan, an elevator, a turning wheel, a sawmill's saw and engine, a propeller engine,
+  doors, glass, wood, explosions, gunshots and eight music tracks. Clonk voices, fantasy creatures,
+  spells, weapons' swishes and the interface sounds are left out.
 
 Names that do not say plainly what is heard (Simutrans' climate ambiences, ``dock``,
-UFO: AI's ``droning`` and ``sparks``, Battle Tanks' ``vehicle-sound``) are left out.
+UFO: AI's ``droning`` and ``sparks``, Battle Tanks' ``vehicle-sound``, Lugaru's ``DesertAmbient``
+and ``Alarm``, OpenClonk's ``Earthquake``, ``Electrical`` and ``Fuse``) are left out.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from train.builder.sources.table import archive_source, table_source
+from train.builder.sources.table import archive_source, group_source, table_source
 
 SIMUTRANS_DIR = Path("/usr/share/games/simutrans/pak/sound")
 SIMUTRANS_RULES = (
@@ -70,16 +78,44 @@ UFOAI_RULES = (
     (r"^misc/breakwood\d+$", "Wood"),
 )
 
+LUGARU_DIR = Path("/usr/share/games/lugaru/Sounds")
+LUGARU_RULES = (
+    (r"^Wind$", "Wind"), (r"^Fire$", "Fire"), (r"^Hawk$", "Bird"), (r"^Bark\d?$", "Dog"),
+    (r"^FootStep(Grass|Snow|Stone)\d$", "Footsteps"), (r"^Thud$", "Thump, thud"), (r"^Music", "Video game music"),
+)
+
+OPENCLONK_DIR = Path("/usr/share/games/openclonk")  # group files; rules see paths without the groups' suffixes
+OPENCLONK_RULES = (
+    (r"^Music/", "Video game music"), (r"^Sound/Environment/WindLoop$", "Wind"),
+    (r"^Sound/Environment/Waterfall$", "Waterfall"), (r"^Sound/Environment/Lightning/Thunder\d$", "Thunder"),
+    (r"^Sound/Environment/BirdsLoop$", "Bird"), (r"^Sound/Environment/Tree/(Chop\d|Crack|Landing)$", "Wood"),
+    (r"^Sound/Fire/Fire$|^Sound/Structures/Furnace/Loop$", "Fire"), (r"^Sound/Liquids/StereoRain$", "Rain"),
+    (r"^Sound/Fire/Blast(\d|3alt|Metal)$", "Explosion"), (r"^Sound/Fire/BlastFirework$", "Fireworks"),
+    (r"^Sound/Liquids/(Splash|Swim)\d$", "Splash, splatter"), (r"^Sound/Liquids/(Boiling|Bubble\d)$", "Bubbling"),
+    (r"^Sound/Hits/Materials/Glass/Glass(Break|Shatter)$", "Shatter"),
+    (r"^Sound/Hits/Materials/Glass/GlassHit\d$", "Glass"), (r"^Sound/Hits/Materials/Wood/(Dull)?WoodHit\d$", "Wood"),
+    (r"^Sound/Hits/Materials/Rock/Rockfall\d$", "Smash, crash"), (r"^Sound/Animals/MosquitoBuzz$", "Insect"),
+    (r"^Sound/Structures/(SteamEngine|Pumpjack|FanLoop|WheelsTurn|Elevator/Moving)$", "Mechanisms"),
+    (r"^Sound/Structures/SawmillRipcut$", "Power tool"), (r"^Sound/Structures/Door(Open|Close)\d$", "Door"),
+    (r"^Objects/Structures/Sawmill/Engine(Loop|Start|Stop)$|^Sound/Objects/Plane/PropellerLoop$", "Engine"),
+    (r"^Sound/Objects/Weapons/Blunderbuss/GunShoot\d$", "Gunshot, gunfire"), (r"^Sound/Objects/Balloon/Pop$", "Pop"),
+)
+
 _LICENCES = {
     "simutrans": "Artistic-1.0 (Simutrans pak64)",
     "scorched3d": "GPL-2.0-or-later (Scorched 3D); the apoc mod's files CC-BY-SA-3.0",
     "btanks": "GPL-2.0-or-later with the Battle Tanks exception",
     "ufoai": "mostly GPL-2.0-or-later; some CC-BY-3.0, CC-BY-SA-3.0 or public domain, per file in "
              "/usr/share/doc/ufoai-sound/copyright (UFO: Alien Invasion)",
+    "lugaru": "CC-BY-SA-3.0 (Wolfire Games, Lugaru's Data/)",
+    "openclonk": "CC-BY-3.0; some CC0-1.0, per file in Sound.ocg's authors.txt (OpenClonk)",
 }
 
 UFOAI = archive_source("ufoai", "UFO: Alien Invasion fire, thunder, water, wind, hum, static, machinery, doors, "
                        "breakage", "ufoai-sound", UFOAI_ARCHIVE, "sound/", UFOAI_RULES, _LICENCES["ufoai"])
+OPENCLONK = group_source("openclonk", "OpenClonk wind, rain, thunder, fire, water, birds, machines, engines, music",
+                         "openclonk-data", OPENCLONK_DIR, OPENCLONK_RULES, _LICENCES["openclonk"],
+                         marker=OPENCLONK_DIR / "Sound.ocg")
 
 SOURCES = (
     table_source("simutrans", "Simutrans buses, trucks, trains, aircraft, tools, a crossing bell, gulls",
@@ -89,4 +125,7 @@ SOURCES = (
     table_source("btanks", "Battle Tanks train, helicopter, engines, fire, a klaxon, explosions",
                  "btanks-data", BTANKS_DIR, BTANKS_RULES, _LICENCES["btanks"]),
     UFOAI,
+    table_source("lugaru", "Lugaru wind, fire, a hawk, dog barks, footsteps, music", "lugaru-data", LUGARU_DIR,
+                 LUGARU_RULES, _LICENCES["lugaru"]),
+    OPENCLONK,
 )

@@ -6,16 +6,20 @@ expression matches the path (relative to the folder, without extension) gives th
 a rule with label ``None`` drops the file on purpose (speech in a sound folder, a silent
 placeholder, a name that does not say what it is). Files no rule matches are left out.
 Byte-identical duplicates are dropped. ``archive_recordings`` does the same for the members
-of a zip archive, which it extracts into the build's work folder.
+of a zip archive, and ``group_recordings`` for the files inside OpenClonk's group files
+(``c4group``); both extract what the rules label into the build's work folder.
 """
 
 from __future__ import annotations
 
 import re
 import zipfile
+from functools import partial
 from pathlib import Path, PurePosixPath
+from typing import Callable, Iterable, Iterator
 
 from train.builder.ontology import label
+from train.builder.sources import c4group
 from train.builder.sources.base import Recording, Source, unique
 
 AUDIO_SUFFIXES = (".ogg", ".oga", ".wav", ".flac", ".mp3")
@@ -61,6 +65,14 @@ def archive_source(name: str, what: str, package: str, archive: Path, prefix: st
                   recordings=lambda count, rng, work: archive_recordings(name, archive, prefix, rules, licence, work))
 
 
+def group_source(name: str, what: str, package: str, root: Path, rules: tuple[Rule, ...], licence: str,
+                 marker: Path) -> Source:
+    """A source made of the audio files inside the OpenClonk groups (and group folders) directly under ``root``,
+    labelled by ``rules`` and extracted into the build's work folder; present when ``marker`` is a file."""
+    return Source(name, what, apt=(package,), marker=marker.is_file,
+                  recordings=lambda count, rng, work: group_recordings(name, root, rules, licence, work))
+
+
 def archive_recordings(dataset: str, archive: Path, prefix: str, rules: tuple[Rule, ...], licence: str,
                        work: Path) -> list[Recording]:
     """Every audio member of the zip ``archive`` under ``prefix`` that a rule labels, extracted into ``work``.
@@ -69,23 +81,47 @@ def archive_recordings(dataset: str, archive: Path, prefix: str, rules: tuple[Ru
     """
     if not archive.is_file():
         return []
-    labelled = {}  # extracted file -> (name, fine label, member)
     with zipfile.ZipFile(archive) as zf:
-        for member in zf.namelist():
-            inner = PurePosixPath(member)
-            if not member.startswith(prefix) or inner.suffix.lower() not in AUDIO_SUFFIXES:
-                continue
-            name = inner.relative_to(prefix).with_suffix("").as_posix()
-            fine = match(rules, name)
-            if fine:
-                path = work / f"{dataset}_{name.replace('/', '_')}{inner.suffix}"
-                path.write_bytes(zf.read(member))
-                labelled[path] = (name, fine, member)
+        members = ((PurePosixPath(m).relative_to(prefix).as_posix(), f"{archive}#{m}", partial(zf.read, m))
+                   for m in zf.namelist() if m.startswith(prefix) and PurePosixPath(m).suffix.lower() in AUDIO_SUFFIXES)
+        return extracted_recordings(dataset, members, rules, licence, work)
+
+
+def group_recordings(dataset: str, root: Path, rules: tuple[Rule, ...], licence: str, work: Path) -> list[Recording]:
+    """Every audio file inside the groups under ``root`` that a rule labels, extracted into ``work``.
+
+    Rules see the path from the top group on, with the groups' suffixes and the file's extension dropped
+    (``Sound/Environment/WindLoop`` for ``Sound.ocg/Environment.ocg/WindLoop.ogg``).
+    """
+    groups = sorted(p for p in root.glob("*") if c4group.is_group_name(p.name)) if root.is_dir() else []
+    return extracted_recordings(dataset, (m for group in groups for m in _group_members(group)), rules, licence, work)
+
+
+def extracted_recordings(dataset: str, members: Iterable[tuple[str, str, Callable[[], bytes]]],
+                         rules: tuple[Rule, ...], licence: str, work: Path) -> list[Recording]:
+    """Recordings of the ``(name with extension, provenance, read)`` members that a rule labels: each is read
+    and written into ``work``; rules see the name without extension; byte-identical files are kept once."""
+    labelled = {}  # extracted file -> (name, fine label, provenance)
+    for inner_name, source, read in members:
+        inner = PurePosixPath(inner_name)
+        name = inner.with_suffix("").as_posix()
+        fine = match(rules, name)
+        if fine:
+            path = work / f"{dataset}_{name.replace('/', '_')}{inner.suffix}"
+            path.write_bytes(read())
+            labelled[path] = (name, fine, source)
     recordings = []
     for path in unique(list(labelled)):
-        name, fine, member = labelled[path]
-        recordings.append(_recording(dataset, name, fine, path, f"{archive}#{member}", licence, True))
+        name, fine, source = labelled[path]
+        recordings.append(_recording(dataset, name, fine, path, source, licence, True))
     return recordings
+
+
+def _group_members(group: Path) -> Iterator[tuple[str, str, Callable[[], bytes]]]:
+    for inner, data in c4group.members(group):
+        if PurePosixPath(inner).suffix.lower() in AUDIO_SUFFIXES:
+            read = partial(c4group.without_empty_ogg_end, data)
+            yield c4group.plain(f"{group.name}/{inner}"), f"{group}#{inner}", read
 
 
 def _recording(dataset: str, name: str, fine: str, path: Path, source: str, licence: str,
