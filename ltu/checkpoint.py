@@ -40,6 +40,10 @@ AUDIO_WEIGHTS = "audio.safetensors"
 ADAPTER_DIR = "adapter"
 ADAPTER_WEIGHTS = "adapter_model.safetensors"
 SUMMARY_PREFIX = "audio_summary."  # window-summary weights in AUDIO_WEIGHTS (ltu/summary.py), when the config has one
+HINT_PREFIX = "audio_hint."  # class-hint weights in AUDIO_WEIGHTS (ltu/class_hint.py), when the config has one
+# optional audio modules: key prefix in AUDIO_WEIGHTS -> (LTUModel attribute, name in messages, the config field)
+OPTIONAL_AUDIO = {SUMMARY_PREFIX: ("audio_summary", "window summary", "encoder.window_summary is false"),
+                  HINT_PREFIX: ("audio_hint", "class hint", "encoder.class_hint is empty")}
 TRAINED_MODEL_DIR = "model"  # where a training run (python -m train) puts its final checkpoint
 _REPO_ID = re.compile(r"^[\w.-]+/[\w.-]+$")
 
@@ -82,8 +86,10 @@ def save_pretrained(model: LTUModel, folder: str | Path) -> Path:
 def audio_state_dict(model: LTUModel) -> dict[str, torch.Tensor]:
     """The audio-side weights a checkpoint stores (projector; encoder when it must travel)."""
     state = {f"audio_proj.{k}": v for k, v in model.audio_proj.state_dict().items()}
-    if model.audio_summary is not None:
-        state.update({f"{SUMMARY_PREFIX}{k}": v for k, v in model.audio_summary.state_dict().items()})
+    for prefix, (attribute, _, _) in OPTIONAL_AUDIO.items():
+        module = getattr(model, attribute)
+        if module is not None:
+            state.update({f"{prefix}{k}": v for k, v in module.state_dict().items()})
     if _stores_encoder(model.config):
         state.update({f"encoder.{k}": v for k, v in model.encoder.state_dict().items()})
     return state
@@ -190,16 +196,17 @@ def _load_audio_weights(model: LTUModel, path: Path) -> None:
     state = _read_weights(path)
     projector = {k.removeprefix("audio_proj."): v for k, v in state.items() if k.startswith("audio_proj.")}
     encoder = {k.removeprefix("encoder."): v for k, v in state.items() if k.startswith("encoder.")}
-    summary = {k.removeprefix(SUMMARY_PREFIX): v for k, v in state.items() if k.startswith(SUMMARY_PREFIX)}
-    other = [k for k in state if not k.startswith(("audio_proj.", "encoder.", SUMMARY_PREFIX))]
+    other = [k for k in state if not k.startswith(("audio_proj.", "encoder.", *OPTIONAL_AUDIO))]
     if other:
         raise CheckpointError(f"{path.name} holds keys this model does not know: {other[:3]}.")
     load_strict(model.audio_proj, projector, "projector")
-    if model.audio_summary is not None:
-        load_strict(model.audio_summary, summary, "window summary")
-    elif summary:
-        raise CheckpointError(f"{path.name} holds window-summary weights, but the config's "
-                              "encoder.window_summary is false.")
+    for prefix, (attribute, name, off) in OPTIONAL_AUDIO.items():
+        part = {k.removeprefix(prefix): v for k, v in state.items() if k.startswith(prefix)}
+        module = getattr(model, attribute)
+        if module is not None:
+            load_strict(module, part, name)
+        elif part:
+            raise CheckpointError(f"{path.name} holds {name} weights, but the config's {off}.")
     if _stores_encoder(model.config):
         load_strict(model.encoder, encoder, "audio encoder")
     elif encoder:
@@ -225,8 +232,9 @@ def _place_audio_modules(model: LTUModel, runtime: Runtime) -> None:
     device, dtype = runtime.torch_device(), runtime.torch_dtype()
     model.encoder.to(device, dtype)
     model.audio_proj.to(device, dtype)
-    if model.audio_summary is not None:
-        model.audio_summary.to(device, dtype)
+    for attribute, _, _ in OPTIONAL_AUDIO.values():
+        if getattr(model, attribute) is not None:
+            getattr(model, attribute).to(device, dtype)
 
 
 def _contiguous(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:

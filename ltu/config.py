@@ -76,6 +76,10 @@ class EncoderConfig:
     # same way and carried beside the projector's tokens as extra channels. Needs window_summary.
     # docs/encoders.md "Summary layer".
     summary_layer: int | None = None
+    # Names of classes whose frozen tagger's guess, as a mix of the LLM's embeddings of these names, is added
+    # to every audio token (ltu/class_hint.py; fitted by train.hint). Empty: none. Not in the paper.
+    # docs/encoders.md "Class hint".
+    class_hint: tuple[str, ...] = ()
     # --- both
     trainable: bool = True  # paper.md "Training curriculum": the paper fine-tunes the encoder in stages 2-4
 

@@ -30,6 +30,7 @@ def describe_checkpoint(source: str | Path) -> dict[str, Any]:
                 f"r={config.lora.r} alpha={config.lora.alpha} on {', '.join(config.lora.target_modules)}",
         "params_projector": audio.get("audio_proj", 0),
         "params_window_summary": audio.get("audio_summary", 0),
+        "params_class_hint": audio.get("audio_hint", 0),
         "params_encoder_stored": audio.get("encoder", 0),
         "params_lora": sum(lora.values()),
         "files": {str(p.relative_to(folder)): p.stat().st_size for p in sorted(folder.rglob("*")) if p.is_file()},

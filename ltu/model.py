@@ -18,6 +18,7 @@ from ltu.errors import AudioTokenCountError
 from ltu.encoders import build_encoder
 from ltu.generation import GenerationSettings
 from ltu.processor import ModelInputs
+from ltu.class_hint import ClassHint
 from ltu.summary import WindowSummary
 
 PROJECTOR_NORM_EPS = 1e-5  # paper.md "Audio tokens": LayerNorm(768) without affine parameters, PyTorch's default eps
@@ -62,6 +63,8 @@ class LTUModel(nn.Module):
         self.encoder = encoder if encoder is not None else build_encoder(config.encoder, config.frontend)
         self.audio_proj = audio_projector(self.encoder.width, self.llm_width)
         self.audio_summary = WindowSummary(self.encoder.width, self.llm_width) if config.encoder.window_summary else None
+        classes = len(config.encoder.class_hint)
+        self.audio_hint = ClassHint(self.encoder.width, self.llm_width, classes) if classes else None
 
     @property
     def llm_width(self) -> int:
@@ -99,12 +102,16 @@ class LTUModel(nn.Module):
                              f"{self.encoder.token_width} (a cache made with other encoder settings?)")
         width = self.encoder.width  # the projector's channels; any after them are the summary layer's
         embeds = self.audio_proj(encoded[..., :width])
-        if self.audio_summary is None:
+        if self.audio_summary is None and self.audio_hint is None:
             return embeds
         if window_tokens is None:
-            raise ValueError("this model adds a window summary to its audio tokens: pass window_tokens")
+            raise ValueError("this model adds a window summary or class hint to its audio tokens: pass window_tokens")
         summarised = encoded[..., width:] if self.encoder.token_width > width else encoded
-        return embeds + self.audio_summary(summarised, window_tokens)
+        if self.audio_summary is not None:
+            embeds = embeds + self.audio_summary(summarised, window_tokens)
+        if self.audio_hint is not None:
+            embeds = self.audio_hint(embeds, summarised, window_tokens)
+        return embeds
 
     def input_embeddings(self, input_ids: torch.Tensor, audio_mask: torch.Tensor,
                          audio_embeds: torch.Tensor | None) -> torch.Tensor:

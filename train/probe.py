@@ -43,9 +43,18 @@ PROGRESS_EVERY = 500  # clips between progress lines
 def fit_probe(train_x: torch.Tensor, train_y: Sequence[Any], test_x: torch.Tensor) -> list[Any]:
     """Class-balanced logistic regression on standardised features; the predicted label of each test row."""
     classes = sorted(set(train_y), key=str)
+    linear, mean, std = fit_linear(train_x, train_y, classes)
+    with torch.no_grad():
+        return [classes[i] for i in linear((test_x - mean) / std).argmax(1).tolist()]
+
+
+def fit_linear(train_x: torch.Tensor, train_y: Sequence[Any], classes: Sequence[Any]
+               ) -> tuple[torch.nn.Linear, torch.Tensor, torch.Tensor]:
+    """Class-balanced logistic regression on standardised features: the fitted layer (its outputs in the order of
+    ``classes``), and the mean and standard deviation that standardise its input. Deterministic."""
     index = {c: i for i, c in enumerate(classes)}
     mean, std = train_x.mean(0), train_x.std(0) + 1e-6
-    a, b = (train_x - mean) / std, (test_x - mean) / std
+    a = (train_x - mean) / std
     target = torch.tensor([index[c] for c in train_y])
     weight = (1.0 / torch.bincount(target, minlength=len(classes)).float())[target]
     weight = weight / weight.sum()  # every class weighs the same, however many clips it has
@@ -61,8 +70,7 @@ def fit_probe(train_x: torch.Tensor, train_y: Sequence[Any], test_x: torch.Tenso
         return value
 
     optimiser.step(loss)
-    with torch.no_grad():
-        return [classes[i] for i in linear(b).argmax(1).tolist()]
+    return linear.requires_grad_(False), mean, std
 
 
 def pooled_layers(model: Any, processor: Any, source: Any) -> torch.Tensor:

@@ -99,8 +99,9 @@ def declare_trainable(model: LTUModel, groups: tuple[str, ...]) -> dict[str, int
     model.requires_grad_(False)
     members = {
         "encoder": list(model.encoder.parameters()),
-        "projector": list(model.audio_proj.parameters()) + ([] if model.audio_summary is None
-                                                            else list(model.audio_summary.parameters())),
+        "projector": list(model.audio_proj.parameters())
+        + ([] if model.audio_summary is None else list(model.audio_summary.parameters()))
+        + ([] if model.audio_hint is None else model.audio_hint.trainable()),  # its classifier stays as fitted
         "lora": [p for n, p in model.llm.named_parameters() if "lora_" in n],
     }
     for group in groups:
@@ -216,6 +217,7 @@ def _load_model(cfg: TrainConfig, accelerator: Accelerator) -> tuple[LTUModel, L
         model, processor = load_pretrained(cfg.init_from, runtime, trainable=True)
     else:
         model, processor = build_model(_model_config(cfg.model), runtime, trainable=True)  # type: ignore[arg-type]
+        _start_class_hint(model, cfg.class_hint)
     if cfg.quantization != "none":
         from peft import prepare_model_for_kbit_training
 
@@ -224,6 +226,20 @@ def _load_model(cfg: TrainConfig, accelerator: Accelerator) -> tuple[LTUModel, L
         model.llm.gradient_checkpointing_enable()
         model.llm.enable_input_require_grads()
     return model, processor
+
+
+def _start_class_hint(model: LTUModel, path: str | None) -> None:
+    """Load the fitted class hint into a new model that has one (ltu/class_hint.py)."""
+    if model.audio_hint is None:
+        if path is not None:
+            raise ConfigError("class_hint is given but the model's encoder.class_hint names no classes.")
+        return
+    if path is None:
+        raise ConfigError("The model adds a class hint (encoder.class_hint): fit it first with python -m train.hint "
+                          "and give its file as class_hint=...")
+    from train.hint import load_hint
+
+    load_hint(model, Path(path))
 
 
 def _model_config(path: str) -> LTUConfig:
