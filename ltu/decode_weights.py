@@ -1,11 +1,12 @@
 """Half-precision copies of the LLM's weights for decoding one token at a time on a CPU.
 
-Decoding a token multiplies one row of activations by every weight matrix, so on a CPU it
-waits on reading the weights from memory. A float16 copy of each matrix halves those bytes.
-Products of many rows (the prompt, a batch) keep the float32 weights: this CPU has no
-fast float16 matrix-matrix product, and there float16 is several times slower than float32.
-Activations, norms, attention and the KV cache stay float32; only the one-row products
-read float16 weights. Measurements: README "Performance".
+Decoding a token multiplies one row of activations (one per answer of a batch) by every
+weight matrix, so on a CPU it waits on reading the weights from memory. A float16 copy of each
+matrix halves those bytes. Products of many rows (the prompt, a batch of more than
+``MAX_HALF_ROWS`` answers) keep the float32 weights: this CPU has no fast float16
+matrix-matrix product, and there float16 is several times slower than float32. Activations,
+norms, attention and the KV cache stay float32; only the products of a few rows read float16
+weights. Measurements: README "Performance".
 """
 
 from __future__ import annotations
@@ -18,10 +19,14 @@ MAX_COPY_BYTES = 1 << 30
 # Below this many bytes of float32 weights the layers sit in the CPU's caches, so decoding does not wait on
 # memory and the casts only add time (a test-sized model answered 8 tokens in 33 ms with copies, 17 without).
 MIN_WEIGHT_BYTES = 32 << 20
+# Products of at most this many rows read the float16 copy: a batch of up to 4 answers decodes with it too.
+# On the 2-core AVX2 machine the float16 product of a whole decoding step's weights took 25 / 50 / 68 /
+# 124 ms for 1 / 2 / 4 / 8 rows against 72 / 139 / 129 / 109 ms in float32 (README "Performance").
+MAX_HALF_ROWS = 4
 
 
 class HalfDecodeLinear(nn.Module):
-    """A float32 linear layer that multiplies single rows with a float16 copy of its weight."""
+    """A float32 linear layer that multiplies up to ``MAX_HALF_ROWS`` rows with a float16 copy of its weight."""
 
     def __init__(self, linear: nn.Linear) -> None:
         super().__init__()
@@ -31,7 +36,7 @@ class HalfDecodeLinear(nn.Module):
         self.register_buffer("half_weight", linear.weight.detach().to(torch.float16), persistent=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if x.numel() != x.shape[-1] or x.dtype != torch.float32:  # more than one row: float32 is faster
+        if x.numel() > MAX_HALF_ROWS * x.shape[-1] or x.dtype != torch.float32:  # many rows: float32 is faster
             return nn.functional.linear(x, self.weight, self.bias)
         out = nn.functional.linear(x.to(torch.float16), self.half_weight).to(torch.float32)
         return out if self.bias is None else out + self.bias

@@ -102,16 +102,18 @@ def test_cpu_default_answers_with_float16_copies_and_trains_without_them(saved, 
     assert not [m for m in trainable.llm.modules() if isinstance(m, HalfDecodeLinear)]
 
 
-def test_half_decode_copy_uses_float16_for_one_row_and_float32_for_many():
+def test_half_decode_copy_uses_float16_for_a_few_rows_and_float32_for_many():
+    from ltu.decode_weights import MAX_HALF_ROWS
+
     torch.manual_seed(0)
     linear = torch.nn.Linear(64, 32)
     half = HalfDecodeLinear(linear)
-    rows = torch.randn(5, 64)
+    rows = torch.randn(MAX_HALF_ROWS + 1, 64)
     assert torch.equal(half(rows), linear(rows))  # many rows: the float32 weight itself
-    one = rows[:1]
-    expected = torch.nn.functional.linear(one.half(), linear.weight.half()).float() + linear.bias
-    assert torch.equal(half(one), expected) and not torch.equal(half(one), linear(one))
-    assert (half(one) - linear(one)).abs().max() < 1e-2
+    for few in (rows[:1], rows[:MAX_HALF_ROWS], rows[:MAX_HALF_ROWS].unsqueeze(1)):  # one token of a few answers
+        expected = torch.nn.functional.linear(few.half(), linear.weight.half()).float() + linear.bias
+        assert torch.equal(half(few), expected) and not torch.equal(half(few), linear(few))
+        assert (half(few) - linear(few)).abs().max() < 1e-2
 
 
 def test_half_decode_copies_are_skipped_outside_the_size_limits():
