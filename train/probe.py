@@ -48,10 +48,11 @@ def fit_probe(train_x: torch.Tensor, train_y: Sequence[Any], test_x: torch.Tenso
         return [classes[i] for i in linear((test_x - mean) / std).argmax(1).tolist()]
 
 
-def fit_linear(train_x: torch.Tensor, train_y: Sequence[Any], classes: Sequence[Any]
+def fit_linear(train_x: torch.Tensor, train_y: Sequence[Any], classes: Sequence[Any], l2: float = L2
                ) -> tuple[torch.nn.Linear, torch.Tensor, torch.Tensor]:
-    """Class-balanced logistic regression on standardised features: the fitted layer (its outputs in the order of
-    ``classes``), and the mean and standard deviation that standardise its input. Deterministic."""
+    """Class-balanced logistic regression on standardised features with weight decay ``l2``: the fitted layer (its
+    outputs in the order of ``classes``), and the mean and standard deviation that standardise its input.
+    Deterministic."""
     index = {c: i for i, c in enumerate(classes)}
     mean, std = train_x.mean(0), train_x.std(0) + 1e-6
     a = (train_x - mean) / std
@@ -65,7 +66,7 @@ def fit_linear(train_x: torch.Tensor, train_y: Sequence[Any], classes: Sequence[
     def loss() -> torch.Tensor:
         optimiser.zero_grad()
         value = (torch.nn.functional.cross_entropy(linear(a), target, reduction="none") * weight).sum()
-        value = value + L2 * linear.weight.pow(2).sum()
+        value = value + l2 * linear.weight.pow(2).sum()
         value.backward()
         return value
 
