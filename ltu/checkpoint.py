@@ -233,8 +233,9 @@ def _place_audio_modules(model: LTUModel, runtime: Runtime) -> None:
     model.encoder.to(device, dtype)
     model.audio_proj.to(device, dtype)
     for attribute, _, _ in OPTIONAL_AUDIO.values():
-        if getattr(model, attribute) is not None:
-            getattr(model, attribute).to(device, dtype)
+        module = getattr(model, attribute)
+        if module is not None:
+            module.to(device, dtype)
 
 
 def _contiguous(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:

@@ -45,7 +45,11 @@ class ClassHint(nn.Module):
 
     def probabilities(self, tokens: torch.Tensor, window_tokens: torch.Tensor) -> torch.Tensor:
         """(W, classes): the classifier's probabilities for each window."""
-        stats = window_statistics(tokens, window_tokens).to(self.head.weight.dtype)
+        return self.classify(window_statistics(tokens, window_tokens))
+
+    def classify(self, stats: torch.Tensor) -> torch.Tensor:
+        """(W, 2D) window statistics -> (W, classes) probabilities."""
+        stats = stats.to(self.head.weight.dtype)
         return self.head((stats - self.mean) / self.std).float().softmax(-1)
 
     def forward(self, embeds: torch.Tensor, tokens: torch.Tensor, window_tokens: torch.Tensor) -> torch.Tensor:

@@ -106,12 +106,18 @@ class LTUModel(nn.Module):
             return embeds
         if window_tokens is None:
             raise ValueError("this model adds a window summary or class hint to its audio tokens: pass window_tokens")
-        summarised = encoded[..., width:] if self.encoder.token_width > width else encoded
+        summarised = self.summary_channels(encoded)
         if self.audio_summary is not None:
             embeds = embeds + self.audio_summary(summarised, window_tokens)
         if self.audio_hint is not None:
             embeds = self.audio_hint(embeds, summarised, window_tokens)
         return embeds
+
+    def summary_channels(self, encoded: torch.Tensor) -> torch.Tensor:
+        """The channels of encoder tokens that the window summary and class hint read: the extra ones a
+        ``summary_layer`` adds after the projector's, else the projector's own."""
+        width = self.encoder.width
+        return encoded[..., width:] if encoded.shape[-1] > width else encoded
 
     def input_embeddings(self, input_ids: torch.Tensor, audio_mask: torch.Tensor,
                          audio_embeds: torch.Tensor | None) -> torch.Tensor:

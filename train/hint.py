@@ -39,14 +39,11 @@ def window_examples(model: LTUModel, cache: Any, data: Path, clips: Sequence[str
     from ltu.summary import window_statistics
     from train.data import audio_path
 
-    width = model.encoder.width
     stats, owner = [], []
     started = time.perf_counter()
     for i, clip in enumerate(clips):
         features = cache.get(audio_path({"audio_id": clip}, data))
-        encoded = features.encoded
-        summarised = encoded[..., width:] if encoded.shape[-1] > width else encoded
-        windows = window_statistics(summarised, torch.tensor(features.window_tokens))
+        windows = window_statistics(model.summary_channels(features.encoded), torch.tensor(features.window_tokens))
         stats.append(windows)
         owner += [i] * len(windows)
         if (i + 1) % PROGRESS_EVERY == 0:
@@ -73,8 +70,7 @@ def accuracy(model: LTUModel, x: torch.Tensor, owner: Sequence[int], labels: Seq
     """Clip-level accuracy (window probabilities averaged over a clip) overall and per class."""
     names = list(model.config.encoder.class_hint)
     with torch.no_grad():
-        hint = model.audio_hint
-        probs = hint.head((x - hint.mean) / hint.std).softmax(-1)
+        probs = model.audio_hint.classify(x)
     summed: dict[int, torch.Tensor] = defaultdict(lambda: torch.zeros(len(names)))
     for row, clip in enumerate(owner):
         summed[clip] += probs[row]
