@@ -1,12 +1,14 @@
-"""Half-precision copies of the LLM's weights for decoding one token at a time on a CPU.
+"""Half-precision copies of the LLM's weights for answering on a CPU.
 
 Decoding a token multiplies one row of activations (one per answer of a batch) by every
 weight matrix, so on a CPU it waits on reading the weights from memory. A float16 copy of each
-matrix halves those bytes. Products of many rows (the prompt, a batch of more than
-``MAX_HALF_ROWS`` answers) keep the float32 weights: this CPU has no fast float16
-matrix-matrix product, and there float16 is several times slower than float32. Activations,
-norms, attention and the KV cache stay float32; only the products of a few rows read float16
-weights. Measurements: README "Performance".
+matrix halves those bytes; products of up to ``MAX_HALF_ROWS`` rows read it. Products of many
+rows (the prompt, a batch of more than ``MAX_HALF_ROWS`` answers) are bound by arithmetic instead:
+on a CPU without bfloat16 instructions they keep the float32 weights (there float16 is several
+times slower than float32), and on one with them (AVX512-BF16 or AMX, ``native_bfloat16``) they
+read a bfloat16 copy, which more than doubled the speed of prompts and large batches with the
+same answers in 378 of 400 held-out questions and the same accuracy. Activations, norms,
+attention and the KV cache stay float32. Measurements: README "Performance".
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-# README "Performance": the copy costs half the float32 weights' size again; above this it is not made.
+# README "Performance": each copy costs half the float32 weights' size again; copies above this are not made.
 MAX_COPY_BYTES = 1 << 30
 # Below this many bytes of float32 weights the layers sit in the CPU's caches, so decoding does not wait on
 # memory and the casts only add time (a test-sized model answered 8 tokens in 33 ms with copies, 17 without).
@@ -25,27 +27,46 @@ MIN_WEIGHT_BYTES = 32 << 20
 MAX_HALF_ROWS = 4
 
 
-class HalfDecodeLinear(nn.Module):
-    """A float32 linear layer that multiplies up to ``MAX_HALF_ROWS`` rows with a float16 copy of its weight."""
+def native_bfloat16() -> bool:
+    """Whether this CPU multiplies bfloat16 matrices in hardware (AVX512-BF16 or AMX)."""
+    cpu = getattr(torch, "cpu", None)
+    checks = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")
+    return any(bool(getattr(cpu, name, lambda: False)()) for name in checks)
 
-    def __init__(self, linear: nn.Linear) -> None:
+
+class HalfDecodeLinear(nn.Module):
+    """A float32 linear layer that multiplies up to ``MAX_HALF_ROWS`` rows with a float16 copy of its weight,
+    and with ``many_rows_bf16`` more rows with a bfloat16 copy."""
+
+    def __init__(self, linear: nn.Linear, many_rows_bf16: bool = False) -> None:
         super().__init__()
         self.in_features, self.out_features = linear.in_features, linear.out_features
         self.weight = linear.weight  # shared, so tied weights stay tied
         self.bias = linear.bias
         self.register_buffer("half_weight", linear.weight.detach().to(torch.float16), persistent=False)
+        many = linear.weight.detach().to(torch.bfloat16) if many_rows_bf16 else None
+        self.register_buffer("bf16_weight", many, persistent=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if x.numel() > MAX_HALF_ROWS * x.shape[-1] or x.dtype != torch.float32:  # many rows: float32 is faster
+        if x.dtype != torch.float32:
             return nn.functional.linear(x, self.weight, self.bias)
-        out = nn.functional.linear(x.to(torch.float16), self.half_weight).to(torch.float32)
+        if x.numel() <= MAX_HALF_ROWS * x.shape[-1]:
+            copy = self.half_weight
+        elif self.bf16_weight is not None:
+            copy = self.bf16_weight
+        else:  # many rows without native bfloat16: float32 is faster than float16
+            return nn.functional.linear(x, self.weight, self.bias)
+        out = nn.functional.linear(x.to(copy.dtype), copy).to(torch.float32)
         return out if self.bias is None else out + self.bias
 
 
-def add_half_decode_copies(llm: nn.Module, min_weight_bytes: int | None = None, max_bytes: int | None = None) -> int:
-    """Give every float32 ``nn.Linear`` of ``llm`` a float16 copy for one-row products; returns how many.
-    Nothing changes when the float32 weights are under ``min_weight_bytes`` (default MIN_WEIGHT_BYTES) or
-    the copies would take more than ``max_bytes`` (default MAX_COPY_BYTES)."""
+def add_half_decode_copies(llm: nn.Module, min_weight_bytes: int | None = None, max_bytes: int | None = None,
+                           many_rows_bf16: bool | None = None) -> int:
+    """Give every float32 ``nn.Linear`` of ``llm`` a float16 copy for products of a few rows, and with
+    ``many_rows_bf16`` (default: ``native_bfloat16()``) a bfloat16 copy for the others; returns how many
+    layers. Nothing changes when the float32 weights are under ``min_weight_bytes`` (default
+    MIN_WEIGHT_BYTES) or the float16 copies would take more than ``max_bytes`` (default MAX_COPY_BYTES);
+    the bfloat16 copies are left out when both together would."""
     low = MIN_WEIGHT_BYTES if min_weight_bytes is None else min_weight_bytes
     high = MAX_COPY_BYTES if max_bytes is None else max_bytes
     layers = [(name, module) for name, module in llm.named_modules()
@@ -53,7 +74,9 @@ def add_half_decode_copies(llm: nn.Module, min_weight_bytes: int | None = None, 
     weight_bytes = sum(module.weight.numel() * 4 for _, module in layers)
     if not low <= weight_bytes <= 2 * high:
         return 0
+    many = native_bfloat16() if many_rows_bf16 is None else many_rows_bf16
+    many = many and weight_bytes <= high  # both copies together: half the float32 size each
     for name, module in layers:
         parent_name, _, child = name.rpartition(".")
-        setattr(llm.get_submodule(parent_name) if parent_name else llm, child, HalfDecodeLinear(module))
+        setattr(llm.get_submodule(parent_name) if parent_name else llm, child, HalfDecodeLinear(module, many))
     return len(layers)

@@ -54,8 +54,9 @@ class Runtime:
         return DTYPES[self.dtype]
 
     def half_decode(self) -> bool:
-        """Whether answering adds float16 copies of the LLM's weights for one-token decoding
-        (``ltu.decode_weights``): with dtype "auto" on a CPU and no quantisation."""
+        """Whether answering adds half-precision copies of the LLM's weights (float16 for one-token decoding,
+        bfloat16 for prompts on CPUs with bfloat16 instructions; ``ltu.decode_weights``): with dtype "auto" on
+        a CPU and no quantisation."""
         return self.dtype == "auto" and self.quantization == "none" and self.torch_device().type == "cpu"
 
     def quantization_config(self) -> BitsAndBytesConfig | None:

@@ -38,6 +38,12 @@ PROMPTS = [(clip, question) for clip in ("dog", "rooster", "sheep")
 # 0.007 apart, so tokens are compared only up to a step whose top two are closer than twice the tolerance.
 # Weights rounded wrongly, or a copy of the wrong matrix, move logits by whole units.
 HALF_LOGIT_TOLERANCE = 0.25
+# bfloat16 keeps 8 significant bits: with the prompt's products (and a batch of six's decoding rows) through
+# bfloat16 copies, every greedy answer to the same 6 prompts was token for token float32's, one at a time and
+# as one left-padded batch, and the first step's logits differed by at most 0.37 (later steps, after the
+# differences add up over the cache, by up to 1.06); 2026-12-02, on a CPU with AVX512-BF16. A wrong matrix
+# or a broken copy moves logits by several units.
+BF16_LOGIT_TOLERANCE = 0.75  # first step
 HALF_STEPS = 24
 # bits: (least next-token agreement, largest mean KL in nats, least share of top-1 inside float32's top 5)
 LIMITS = {"8bit": (0.5, 0.4, 0.8), "4bit": (0.2, 2.5, 0.4)}
@@ -131,6 +137,15 @@ def compare_greedy(full: list[tuple[list[int], torch.Tensor]], half: list[tuple[
     return compared
 
 
+@pytest.fixture
+def without_native_bfloat16(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The CPU default as on a CPU without bfloat16 arithmetic: float16 copies only, the prompt in float32."""
+    import ltu.decode_weights
+
+    monkeypatch.setattr(ltu.decode_weights, "native_bfloat16", lambda: False)
+
+
+@pytest.mark.usefixtures("without_native_bfloat16")
 def test_cpu_default_decodes_with_float16_copies_and_the_same_tokens() -> None:
     """Runtime's CPU default multiplies one-token rows by float16 copies of the weights (the prompt stays
     float32): the same greedy tokens as float32 on every prompt, each step's logits within HALF_LOGIT_TOLERANCE."""
@@ -144,6 +159,7 @@ def test_cpu_default_decodes_with_float16_copies_and_the_same_tokens() -> None:
     assert compare_greedy(full, half) >= 25  # measured 34 of the 60 tokens: the test cannot pass by comparing nothing
 
 
+@pytest.mark.usefixtures("without_native_bfloat16")
 def test_a_batch_of_four_answers_decodes_with_the_float16_copies_too() -> None:
     """MAX_HALF_ROWS: the one-token rows of four answers go through the float16 copies, within the same
     tolerance of float32 as one answer."""
@@ -156,3 +172,24 @@ def test_a_batch_of_four_answers_decodes_with_the_float16_copies_too() -> None:
     # float32 products would give the float32 logits exactly (measured: 0.0); the copies move them by up to 0.08
     assert any(not torch.equal(f[1][:1], h[1][:1]) for f, h in zip(full, half))
     assert compare_greedy(full, half) >= 25  # measured 35 of the 4 x 13 tokens
+
+
+def test_with_native_bfloat16_prompts_and_large_batches_use_bfloat16_copies_and_keep_the_tokens(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """On a CPU with bfloat16 arithmetic (forced here, so every machine runs the same products), products of
+    more than MAX_HALF_ROWS rows (prompts, a batch of six answers) go through bfloat16 copies: the same
+    greedy answers as float32, the first step's logits within BF16_LOGIT_TOLERANCE."""
+    import ltu.decode_weights
+
+    monkeypatch.setattr(ltu.decode_weights, "native_bfloat16", lambda: True)
+    model, _ = load_pretrained(CHECKPOINT, Runtime(device="cpu"))
+    copies = [m for m in model.llm.modules() if isinstance(m, HalfDecodeLinear)]
+    assert len(copies) == 30 * 7 + 1 and {m.bf16_weight.dtype for m in copies} == {torch.bfloat16}
+    for batch in (1, len(PROMPTS)):
+        full = greedy_decoding(Runtime(device="cpu", dtype="float32"), batch=batch)
+        mixed = greedy_decoding(Runtime(device="cpu"), batch=batch)
+        first = [(f[1][0] - m[1][0]).abs().max().item() for f, m in zip(full, mixed)]
+        # float32 products would give float32's logits exactly; bfloat16 moves them visibly, and not far
+        assert all(0.01 < d <= BF16_LOGIT_TOLERANCE for d in first), first
+        same = sum(f[0] == m[0] for f, m in zip(full, mixed))
+        assert same >= len(PROMPTS) - 1  # measured: all 6, either way

@@ -116,6 +116,38 @@ def test_half_decode_copy_uses_float16_for_a_few_rows_and_float32_for_many():
         assert (half(few) - linear(few)).abs().max() < 1e-2
 
 
+def test_with_native_bfloat16_many_rows_use_a_bfloat16_copy_and_a_few_rows_still_float16():
+    from ltu.decode_weights import MAX_HALF_ROWS
+
+    torch.manual_seed(0)
+    linear = torch.nn.Linear(64, 32)
+    mixed = HalfDecodeLinear(linear, many_rows_bf16=True)
+    assert HalfDecodeLinear(linear).bf16_weight is None
+    many = torch.randn(3, MAX_HALF_ROWS + 1, 64)  # a prompt, or a large batch's rows
+    expected = torch.nn.functional.linear(many.bfloat16(), linear.weight.bfloat16()).float() + linear.bias
+    assert torch.equal(mixed(many), expected) and not torch.equal(mixed(many), linear(many))
+    assert (mixed(many) - linear(many)).abs().max() < 5e-2
+    few = many[0, :MAX_HALF_ROWS]
+    assert torch.equal(mixed(few), HalfDecodeLinear(linear)(few))  # a few rows: the float16 copy, as before
+
+
+def test_the_bfloat16_copy_follows_the_cpu_and_the_size_limit(monkeypatch):
+    import ltu.decode_weights
+
+    def copies(**kwargs):
+        llm = torch.nn.Sequential(torch.nn.Linear(64, 64), torch.nn.Linear(64, 8))  # 18,432 bytes of float32
+        assert add_half_decode_copies(llm, min_weight_bytes=0, **kwargs) == 2
+        return [m.bf16_weight is not None for m in llm]
+
+    monkeypatch.setattr(ltu.decode_weights, "native_bfloat16", lambda: True)
+    assert copies() == [True, True]
+    assert copies(max_bytes=10_000) == [False, False]  # float16 copies fit (9,216 bytes), both together do not
+    assert copies(many_rows_bf16=False) == [False, False]
+    monkeypatch.setattr(ltu.decode_weights, "native_bfloat16", lambda: False)
+    assert copies() == [False, False]
+    assert copies(many_rows_bf16=True) == [True, True]
+
+
 def test_half_decode_copies_are_skipped_outside_the_size_limits():
     llm = torch.nn.Sequential(torch.nn.Linear(64, 64), torch.nn.Linear(64, 8))  # 18,432 bytes of float32 weights
     assert add_half_decode_copies(llm) == 0  # under MIN_WEIGHT_BYTES: cached, nothing to gain
