@@ -11,6 +11,11 @@ the window's audio tokens at that token's own length times a trained gate. (Trai
 far longer than word embeddings: LTU-small's are about 150 against the words' 2-3, so a word added as
 it is would vanish.) So the LLM is handed something close to the word it should say. The number of
 audio tokens is unchanged, so prompts, KV reuse and caches are untouched.
+
+``hint_only`` (training only, set by ``train.recipe`` from its ``hint_only`` setting): in training mode, that
+share of windows, drawn at random, reach the LLM as their hint alone, their own tokens zeroed (the hint keeps
+the length the tokens had). An LLM whose training rows are all answered from the tokens has no reason to read
+the hint; on these windows it must. Evaluation mode never drops anything.
 """
 
 from __future__ import annotations
@@ -42,6 +47,7 @@ class ClassHint(nn.Module):
         self.head = nn.Linear(2 * encoder_width, classes)
         self.head.requires_grad_(False)
         self.gate = nn.Parameter(torch.tensor(GATE_INIT))
+        self.hint_only = 0.0  # share of windows seen as the hint alone in training mode (module docstring)
 
     def probabilities(self, tokens: torch.Tensor, window_tokens: torch.Tensor) -> torch.Tensor:
         """(W, classes): the classifier's probabilities for each window."""
@@ -57,7 +63,11 @@ class ClassHint(nn.Module):
         hint = hint / (hint.norm(dim=-1, keepdim=True) + NORM_EPS)
         counts = window_tokens.to(hint.device, torch.long)
         per_token = torch.repeat_interleave(hint, counts, dim=0).to(embeds.dtype)  # (N, H)
-        return embeds + self.gate.to(embeds.dtype) * embeds.norm(dim=-1, keepdim=True) * per_token
+        length = embeds.norm(dim=-1, keepdim=True)
+        if self.training and self.hint_only > 0:
+            keep = (torch.rand(len(counts), device=embeds.device) >= self.hint_only).to(embeds.dtype)
+            embeds = embeds * torch.repeat_interleave(keep, counts, dim=0)[:, None]
+        return embeds + self.gate.to(embeds.dtype) * length * per_token
 
     def trainable(self) -> list[nn.Parameter]:
         """What LLM training may change: the gate only."""

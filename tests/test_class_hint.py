@@ -134,6 +134,41 @@ def test_training_moves_the_gate_but_never_the_classifier(tiny_llm):
     assert counts["projector"] == sum(p.numel() for p in model.audio_proj.parameters()) + 1
 
 
+def test_hint_only_windows_reach_the_llm_as_the_hint_alone_in_training_only(tiny_llm, wav):
+    from train.recipe import _set_hint_only
+
+    torch.manual_seed(0)
+    model, processor = build_model(hint_config(tiny_llm), trainable=True)
+    randomize_hint(model)
+    with torch.no_grad():
+        model.audio_hint.names.copy_(name_embeddings(model.llm, processor.tokenizer, CLASSES))
+    clip = processor.audio_features(wav)
+    counts = torch.tensor(clip.window_tokens)
+    with torch.no_grad():
+        encoded = model.encode_audio(clip.features, counts)
+        plain = model.audio_proj(encoded)
+        model.eval()
+        full = model.project_audio(encoded, counts)
+        _set_hint_only(model, 0.999)
+        assert torch.equal(model.project_audio(encoded, counts), full)  # evaluation mode drops nothing
+        model.train()
+        alone = model.project_audio(encoded, counts)
+        assert torch.allclose(alone, full - plain, atol=1e-5)  # the tokens are gone, the hint keeps its length
+        _set_hint_only(model, 0.0)
+        assert torch.allclose(model.project_audio(encoded, counts), full, atol=1e-6)
+        _set_hint_only(model, 0.5)
+        torch.manual_seed(1)
+        dropped = [bool(torch.allclose(model.project_audio(encoded, counts), full - plain, atol=1e-5))
+                   for _ in range(40)]
+    assert 5 < sum(dropped) < 35  # windows are drawn at random (two windows: both dropped a quarter of the time)
+    with pytest.raises(ConfigError, match="below 1"):
+        _set_hint_only(model, 1.0)
+    plain_model, _ = build_model(summary_config(tiny_llm, on=False), trainable=True)
+    with pytest.raises(ConfigError, match="no class hint"):
+        _set_hint_only(plain_model, 0.25)
+    _set_hint_only(plain_model, 0.0)  # nothing to do
+
+
 def test_the_option_leaves_the_feature_cache_folder_alone(tiny_llm, tmp_path):
     from train.data import FeatureCache
 

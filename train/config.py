@@ -27,6 +27,9 @@ class TrainConfig:
     model: str | None = None  # ltu_config.json (or YAML) for a new model, when init_from is not given
     # the fitted class hint (python -m train.hint) a new model starts with, when its encoder.class_hint names classes
     class_hint: str | None = None
+    # share of audio windows whose tokens a model with a class hint sees as the hint alone while training (the
+    # window's own tokens zeroed), so the LLM must learn to answer from the hint (ltu/class_hint.py "hint_only")
+    hint_only: float = 0.0
     trainable: tuple[str, ...] = ("projector",)  # groups that learn: encoder, projector, lora
     data_root: str | None = None  # relative audio_id paths are read from here (default: the data file's folder)
     eval_data: str | None = None  # optional held-out rows: loss reported at every checkpoint

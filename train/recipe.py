@@ -218,6 +218,7 @@ def _load_model(cfg: TrainConfig, accelerator: Accelerator) -> tuple[LTUModel, L
     else:
         model, processor = build_model(_model_config(cfg.model), runtime, trainable=True)  # type: ignore[arg-type]
         _start_class_hint(model, cfg.class_hint)
+    _set_hint_only(model, cfg.hint_only)
     if cfg.quantization != "none":
         from peft import prepare_model_for_kbit_training
 
@@ -240,6 +241,16 @@ def _start_class_hint(model: LTUModel, path: str | None) -> None:
     from train.hint import load_hint
 
     load_hint(model, Path(path))
+
+
+def _set_hint_only(model: LTUModel, share: float) -> None:
+    """Training only: the share of windows the LLM sees as their class hint alone (ltu/class_hint.py)."""
+    if not 0.0 <= share < 1.0:
+        raise ConfigError(f"hint_only must be at least 0 and below 1, not {share}.")
+    if share and model.audio_hint is None:
+        raise ConfigError("hint_only is set but the model adds no class hint (its encoder.class_hint is empty).")
+    if model.audio_hint is not None:
+        model.audio_hint.hint_only = share
 
 
 def _model_config(path: str) -> LTUConfig:
